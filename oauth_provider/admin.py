@@ -1,0 +1,141 @@
+"""Client management and the audit trail in the Django admin.
+
+A client's secret is shown exactly once: on the page that answers the save that created it (or
+the rotation that replaced it). It is never stored in plaintext, never put in a message or the
+session, and never shown again.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from . import audit
+from .models import AccessToken, Application, AuditEvent, ClientType, GrantType, SigningKey
+
+NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
+
+
+class ApplicationForm(forms.ModelForm):
+    grant_types = forms.MultipleChoiceField(
+        choices=GrantType.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Application
+        fields = [
+            "name",
+            "client_type",
+            "grant_types",
+            "redirect_uris",
+            "allowed_scopes",
+            "default_scopes",
+            "require_pkce",
+            "allow_plain_pkce",
+            "skip_consent",
+            "access_token_lifetime",
+            "allowed_origins",
+            "owner",
+            "is_active",
+        ]
+
+
+def _show_secret_once(request, application: Application, secret: str, title: str) -> TemplateResponse:
+    response = TemplateResponse(
+        request,
+        "admin/oauth_provider/application/secret_once.html",
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "application": application,
+            "client_secret": secret,
+            "opts": Application._meta,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationForm
+    list_display = ("name", "client_id", "client_type", "grant_list", "is_active", "created_at")
+    list_filter = ("client_type", "is_active")
+    search_fields = ("name", "client_id")
+    readonly_fields = ("client_id", "secret_updated_at", "created_at", "updated_at")
+    actions = ["rotate_secret"]
+
+    @admin.display(description="grant types")
+    def grant_list(self, obj: Application) -> str:
+        return ", ".join(obj.grant_types or [])
+
+    def save_model(self, request, obj: Application, form, change: bool) -> None:
+        secret = None
+        if obj.client_type == ClientType.PUBLIC:
+            obj.client_secret_digest = ""
+        elif not obj.has_secret:
+            secret = obj.generate_secret()
+        super().save_model(request, obj, form, change)
+        if not change:
+            audit.record(audit.CLIENT_CREATED, application=obj, user=request.user, source="admin")
+        if secret is not None:
+            setattr(request, NEW_SECRET_ATTRIBUTE, secret)
+
+    def response_add(self, request, obj: Application, post_url_continue=None):
+        secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
+        if secret is not None:
+            return _show_secret_once(request, obj, secret, "Client created: copy its secret now")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj: Application):
+        secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
+        if secret is not None:
+            return _show_secret_once(request, obj, secret, "Client secret generated: copy it now")
+        return super().response_change(request, obj)
+
+    @admin.action(description="Rotate the secret of the selected client", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client to rotate its secret.", messages.WARNING)
+            return None
+        application = queryset.get()
+        if not application.is_confidential:
+            self.message_user(request, "Public clients have no secret.", messages.WARNING)
+            return None
+        secret = application.generate_secret()
+        application.save(update_fields=["client_secret_digest", "secret_updated_at", "updated_at"])
+        audit.record(audit.CLIENT_SECRET_ROTATED, application=application, user=request.user, source="admin")
+        return _show_secret_once(request, application, secret, "Secret rotated: copy the new one now")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdmin):
+    list_display = ("jti", "application", "user", "grant_type", "scope", "created_at", "expires_at", "revoked_at")
+    list_filter = ("grant_type", "application")
+    search_fields = ("jti", "application__name", "application__client_id")
+    list_select_related = ("application", "user")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ("kid", "algorithm", "state", "created_at", "activated_at", "retired_at")
+    list_filter = ("algorithm", "state")
+    exclude = ("private_key_encrypted",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event", "client_id", "user", "ip_address")
+    list_filter = ("event",)
+    search_fields = ("client_id", "event")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)

@@ -1,0 +1,65 @@
+"""``record(event, ...)``: the one way to write the audit trail, and the event names.
+
+Details must never contain a secret, code or token; callers pass identifiers only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .conf import oauth_settings
+
+logger = logging.getLogger("oauth_provider.audit")
+
+TOKEN_ISSUED = "token_issued"
+CLIENT_AUTH_FAILED = "client_auth_failed"
+CLIENT_CREATED = "client_created"
+CLIENT_SECRET_ROTATED = "client_secret_rotated"
+SIGNING_KEY_CREATED = "signing_key_created"
+SIGNING_KEY_ROTATED = "signing_key_rotated"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where a request came from, as the protocol code and the audit trail need it."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: Any) -> RequestContext:
+        meta = request.META
+        return cls(ip_address=meta.get("REMOTE_ADDR") or None, user_agent=meta.get("HTTP_USER_AGENT", "")[:255])
+
+
+NO_CONTEXT = RequestContext()
+
+
+def record(
+    event: str,
+    *,
+    context: RequestContext = NO_CONTEXT,
+    application: Any = None,
+    client_id: str = "",
+    user: Any = None,
+    **details: Any,
+) -> None:
+    """Write one AuditEvent row (and a log line) unless auditing is turned off."""
+    from .models import AuditEvent
+
+    if application is not None and not client_id:
+        client_id = application.client_id
+    logger.info("%s client_id=%s", event, client_id)
+    if not oauth_settings.AUDIT_ENABLED:
+        return
+    AuditEvent.objects.create(
+        event=event,
+        application=application,
+        client_id=client_id[:100],
+        user=user if getattr(user, "is_authenticated", False) else None,
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
+        details=details,
+    )

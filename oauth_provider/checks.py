@@ -1,0 +1,122 @@
+"""Django system checks for misconfiguration; ids are stable and documented in the README.
+
+Errors stop the server from starting with a broken configuration; ``--deploy`` warnings name the
+SECURITY.md item a weak setting undermines.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from .scopes import SCOPE_TOKEN
+
+
+@checks.register("oauth_provider")
+def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    try:
+        oauth_settings.user_settings  # noqa: B018 - fails on unknown keys
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="oauth_provider.E006")]
+    errors: list[checks.CheckMessage] = []
+    issuer = oauth_settings.ISSUER
+    if not issuer:
+        errors.append(
+            checks.Error(
+                "OAUTH_PROVIDER['ISSUER'] is not set.",
+                hint="Set it to the https URL of this server, e.g. 'https://auth.example.com'.",
+                id="oauth_provider.E001",
+            )
+        )
+    else:
+        parts = urlsplit(issuer)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+            errors.append(
+                checks.Error(
+                    f"OAUTH_PROVIDER['ISSUER'] {issuer!r} is not an absolute URL without query or fragment.",
+                    hint="RFC 8414 §2: the issuer is an https URL with scheme and host and no query or fragment.",
+                    id="oauth_provider.E002",
+                )
+            )
+    if oauth_settings.SIGNING_ALGORITHM not in SUPPORTED_SIGNING_ALGORITHMS:
+        errors.append(
+            checks.Error(
+                f"OAUTH_PROVIDER['SIGNING_ALGORITHM'] {oauth_settings.SIGNING_ALGORITHM!r} is not supported.",
+                hint=f"Use one of {', '.join(SUPPORTED_SIGNING_ALGORITHMS)}.",
+                id="oauth_provider.E003",
+            )
+        )
+    bad_scopes = [name for name in oauth_settings.SCOPES if not SCOPE_TOKEN.match(name)]
+    missing_defaults = [name for name in oauth_settings.DEFAULT_SCOPES if name not in oauth_settings.SCOPES]
+    if bad_scopes or missing_defaults:
+        errors.append(
+            checks.Error(
+                "OAUTH_PROVIDER scopes are invalid: "
+                + "; ".join(
+                    filter(
+                        None,
+                        [
+                            bad_scopes and f"malformed names {bad_scopes}",
+                            missing_defaults and f"DEFAULT_SCOPES not in SCOPES: {missing_defaults}",
+                        ],
+                    )
+                ),
+                hint="Scope names are printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3).",
+                id="oauth_provider.E004",
+            )
+        )
+    try:
+        oauth_settings.GRANT_TYPES  # noqa: B018 - resolves the import strings
+    except ImproperlyConfigured as exc:
+        errors.append(checks.Error(str(exc), id="oauth_provider.E005"))
+    for name in ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS"):
+        value = getattr(oauth_settings, name)
+        if not isinstance(value, int) or value <= 0:
+            errors.append(
+                checks.Error(f"OAUTH_PROVIDER['{name}'] must be a positive number of seconds.",
+                             id="oauth_provider.E007")
+            )
+    return errors
+
+
+@checks.register("oauth_provider", deploy=True)
+def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    warnings: list[checks.CheckMessage] = []
+    issuer = oauth_settings.ISSUER or ""
+    if issuer.startswith("http://"):
+        warnings.append(
+            checks.Warning(
+                "The issuer uses http: tokens and secrets would cross the network in clear text.",
+                hint="Serve the authorization server over https (SECURITY.md item 24).",
+                id="oauth_provider.W001",
+            )
+        )
+    if not oauth_settings.KEY_ENCRYPTION_KEYS:
+        warnings.append(
+            checks.Warning(
+                "Private signing keys are encrypted with a key derived from SECRET_KEY.",
+                hint="Set OAUTH_PROVIDER['KEY_ENCRYPTION_KEYS'] to a secret of its own (SECURITY.md item 24).",
+                id="oauth_provider.W002",
+            )
+        )
+    if isinstance(oauth_settings.ACCESS_TOKEN_LIFETIME, int) and oauth_settings.ACCESS_TOKEN_LIFETIME > 3600:
+        warnings.append(
+            checks.Warning(
+                "Access tokens live longer than an hour.",
+                hint="Keep ACCESS_TOKEN_LIFETIME at 600 seconds or less and use refresh tokens (SECURITY.md item 10).",
+                id="oauth_provider.W003",
+            )
+        )
+    code_lifetime = oauth_settings.AUTHORIZATION_CODE_LIFETIME
+    if isinstance(code_lifetime, int) and code_lifetime > 60:
+        warnings.append(
+            checks.Warning(
+                "Authorization codes live longer than 60 seconds.",
+                hint="Keep AUTHORIZATION_CODE_LIFETIME at 60 seconds or less (SECURITY.md item 6).",
+                id="oauth_provider.W004",
+            )
+        )
+    return warnings

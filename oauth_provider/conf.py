@@ -1,0 +1,137 @@
+"""One settings object for the app: ``settings.OAUTH_PROVIDER`` over documented defaults.
+
+Usage::
+
+    from oauth_provider.conf import oauth_settings
+    oauth_settings.ACCESS_TOKEN_LIFETIME
+
+Unknown keys fail loudly, import strings are resolved once and cached, and the object reloads
+when ``OAUTH_PROVIDER`` changes (``override_settings`` in tests just works). Every key below is
+listed with its meaning in the README's settings table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # The issuer identifier (RFC 8414 §2): an https URL with no query or fragment. Required.
+    "ISSUER": None,
+    # The `aud` claim of access tokens when the request names no resource; None means the issuer.
+    "ACCESS_TOKEN_AUDIENCE": None,
+    # Lifetimes, in seconds.
+    "ACCESS_TOKEN_LIFETIME": 600,
+    "AUTHORIZATION_CODE_LIFETIME": 60,
+    "REFRESH_TOKEN_IDLE_LIFETIME": 14 * 24 * 3600,
+    "REFRESH_TOKEN_ABSOLUTE_LIFETIME": 90 * 24 * 3600,
+    "DEVICE_CODE_LIFETIME": 600,
+    "DEVICE_CODE_INTERVAL": 5,
+    # JWS algorithm of newly issued access tokens: RS256, ES256 or EdDSA.
+    "SIGNING_ALGORITHM": "RS256",
+    # Secrets that encrypt private signing keys at rest; the first encrypts, all decrypt (rotation).
+    # Empty means a key derived from SECRET_KEY (a deploy check warns).
+    "KEY_ENCRYPTION_KEYS": [],
+    # Seconds a process keeps the signing keys and the JWKS document before reading them again.
+    "SIGNING_KEY_CACHE_SECONDS": 60,
+    # max-age of the JWKS and metadata responses.
+    "JWKS_MAX_AGE": 300,
+    # Scopes the server knows: name -> human description shown on the consent page.
+    "SCOPES": {"read": "Read your data", "write": "Change your data"},
+    # Scopes granted when a request names none and the client has no default of its own.
+    "DEFAULT_SCOPES": ["read"],
+    # Enabled grant types: grant_type -> handler class (import string).
+    "GRANT_TYPES": {
+        "client_credentials": "oauth_provider.grants.client_credentials.ClientCredentialsGrant",
+    },
+    # Write AuditEvent rows.
+    "AUDIT_ENABLED": True,
+    # Longest accepted value of any single request parameter, in characters.
+    "MAX_PARAMETER_LENGTH": 2048,
+}
+
+# Keys whose values are dotted import paths, resolved on first access.
+IMPORT_STRINGS: set[str] = set()
+
+# Keys whose values are mappings of name -> import path, resolved on first access.
+IMPORT_STRING_MAPS: set[str] = {"GRANT_TYPES"}
+
+SUPPORTED_SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+
+class OAuthProviderSettings:
+    """Attribute access to OAUTH_PROVIDER with defaults; import strings resolved and cached."""
+
+    def __init__(self, user_settings: dict[str, Any] | None = None) -> None:
+        self._explicit = user_settings
+        self._cached: dict[str, Any] = {}
+        self._user: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user is None:
+            raw = self._explicit if self._explicit is not None else getattr(settings, "OAUTH_PROVIDER", {})
+            unknown = sorted(set(raw) - set(DEFAULTS))
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown OAUTH_PROVIDER setting(s): {', '.join(unknown)}. "
+                    "See the settings table in the README."
+                )
+            self._user = dict(raw)
+        return self._user
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid OAUTH_PROVIDER setting: {name!r}")
+        if name in self._cached:
+            return self._cached[name]
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name in IMPORT_STRINGS and isinstance(value, str):
+            value = _import(name, value)
+        elif name in IMPORT_STRING_MAPS:
+            value = {key: _import(f"{name}[{key!r}]", path) for key, path in value.items()}
+        self._cached[name] = value
+        return value
+
+    @property
+    def access_token_audience(self) -> str:
+        return self.ACCESS_TOKEN_AUDIENCE or self.ISSUER
+
+    def reload(self) -> None:
+        self._cached.clear()
+        self._user = None
+
+
+def _import(setting: str, path: Any) -> Any:
+    if not isinstance(path, str):
+        return path
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"OAUTH_PROVIDER {setting}: cannot import {path!r}: {exc}") from exc
+
+
+oauth_settings = OAuthProviderSettings()
+
+# Functions to call when OAUTH_PROVIDER (or SECRET_KEY) changes: per-process caches built on it.
+_reload_hooks: list = []
+
+
+def on_reload(func):
+    """Register ``func`` to run whenever the settings object reloads."""
+    _reload_hooks.append(func)
+    return func
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("OAUTH_PROVIDER", "SECRET_KEY"):
+        oauth_settings.reload()
+        for hook in _reload_hooks:
+            hook()
+
+
+setting_changed.connect(_settings_changed)

@@ -1,0 +1,151 @@
+"""OAuthError, one subclass per RFC error code, and the one JSON renderer for them.
+
+Token-side errors follow RFC 6749 §5.2: a JSON object with ``error`` and optional
+``error_description``, ``Cache-Control: no-store``. Descriptions are written for the client's
+developer and never contain a secret or an internal detail.
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+
+
+class OAuthError(Exception):
+    error = "invalid_request"
+    status_code = 400
+    default_description = ""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.description = description if description is not None else self.default_description
+        if status_code is not None:
+            self.status_code = status_code
+        self.headers = dict(headers or {})
+        super().__init__(self.description or self.error)
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+# --- RFC 6749 §5.2 (token endpoint) and §4.1.2.1 (authorization endpoint) ----------------------
+
+
+class InvalidRequest(OAuthError):
+    """Missing, repeated, malformed or unsupported parameter (RFC 6749 §5.2)."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (RFC 6749 §5.2): 401, with WWW-Authenticate for Basic."""
+
+    error = "invalid_client"
+    status_code = 401
+    default_description = "Client authentication failed."
+
+
+class InvalidGrant(OAuthError):
+    """The grant (code, refresh token, credentials) is invalid, expired, revoked or not this client's."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """The authenticated client may not use this grant or response type (RFC 6749 §5.2)."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status_code = 500
+    default_description = "The server met an unexpected condition."
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status_code = 503
+    default_description = "The server is temporarily unable to handle the request."
+
+
+# --- RFC 8628 §3.5 (device authorization grant) -----------------------------------------------
+
+
+class AuthorizationPending(OAuthError):
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    error = "expired_token"
+
+
+# --- RFC 6750 §3.1 (resource servers) ---------------------------------------------------------
+
+
+class InvalidToken(OAuthError):
+    error = "invalid_token"
+    status_code = 401
+
+
+class InsufficientScope(OAuthError):
+    error = "insufficient_scope"
+    status_code = 403
+
+
+# --- RFC 7009 §2.2.1 and RFC 7591 §3.2.2 ------------------------------------------------------
+
+
+class UnsupportedTokenType(OAuthError):
+    error = "unsupported_token_type"
+
+
+class InvalidRedirectUri(OAuthError):
+    error = "invalid_redirect_uri"
+
+
+class InvalidClientMetadata(OAuthError):
+    error = "invalid_client_metadata"
+
+
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def json_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> JsonResponse:
+    """A JSON answer that no cache may keep (RFC 6749 §5.1)."""
+    response = JsonResponse(body, status=status)
+    for name, value in {**NO_STORE_HEADERS, **(headers or {})}.items():
+        response[name] = value
+    return response
+
+
+def error_response(error: OAuthError) -> JsonResponse:
+    """The one renderer of OAuthError as JSON."""
+    return json_response(error.as_dict(), status=error.status_code, headers=error.headers)

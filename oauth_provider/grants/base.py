@@ -1,0 +1,77 @@
+"""What every grant shares: the parsed token request, client checks and scope resolution."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .. import audit
+from ..conf import oauth_settings
+from ..errors import InvalidRequest, InvalidScope, UnauthorizedClient
+from ..models import Application, ClientType
+from ..scopes import parse_scope
+
+
+@dataclass
+class TokenRequest:
+    """A token request after parsing: single-valued parameters and the authenticated client."""
+
+    params: Mapping[str, str]
+    client: Application
+    context: audit.RequestContext = field(default_factory=audit.RequestContext)
+
+    def require(self, name: str) -> str:
+        value = self.params.get(name)
+        if not value:
+            raise InvalidRequest(f"The {name} parameter is required.")
+        return value
+
+
+class Grant(ABC):
+    """A grant type handler. Subclasses set ``grant_type`` and implement ``issue``.
+
+    Register a subclass in ``OAUTH_PROVIDER['GRANT_TYPES']`` under its grant_type to enable it.
+    """
+
+    grant_type: ClassVar[str]
+    # Client types allowed to use the grant at all (before the per-client grant list).
+    client_types: ClassVar[tuple[str, ...]] = (ClientType.CONFIDENTIAL, ClientType.PUBLIC)
+
+    def __init__(self, request: TokenRequest) -> None:
+        self.request = request
+        self.client = request.client
+
+    def check_client(self) -> None:
+        """The client may use this grant (RFC 6749 §5.2 ``unauthorized_client``)."""
+        if self.client.client_type not in self.client_types:
+            raise UnauthorizedClient(f"A {self.client.client_type} client cannot use the {self.grant_type} grant.")
+        if not self.client.allows_grant(self.grant_type):
+            raise UnauthorizedClient(f"This client is not allowed the {self.grant_type} grant.")
+
+    @abstractmethod
+    def issue(self) -> dict[str, Any]:
+        """Validate the request and return the token response body."""
+
+    def requested_scope(self) -> list[str]:
+        """The scope to grant a client acting for itself: what it asked for if allowed, else its default.
+
+        RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
+        """
+        try:
+            requested = parse_scope(self.request.params.get("scope"))
+        except ValueError as exc:
+            raise InvalidScope(f"Malformed scope: {exc}.") from exc
+        allowed = self.client.allowed_scope_list
+        if not requested:
+            requested = self.client.default_scope_list or [
+                s for s in oauth_settings.DEFAULT_SCOPES if s in allowed
+            ]
+            if not requested:
+                raise InvalidScope("No scope was requested and the client has no default scope.")
+            return requested
+        outside = [s for s in requested if s not in allowed]
+        if outside:
+            raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
+        return requested

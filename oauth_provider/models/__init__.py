@@ -1,0 +1,22 @@
+"""The tables of the authorization server. Import models from here."""
+
+from .audit import AuditEvent
+from .clients import Application, ClientType, Consent, GrantType
+from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
+from .keys import KeyState, SigningKey
+from .tokens import AccessToken, RefreshToken
+
+__all__ = [
+    "AccessToken",
+    "Application",
+    "AuditEvent",
+    "AuthorizationCode",
+    "ClientType",
+    "Consent",
+    "DeviceCode",
+    "DeviceCodeStatus",
+    "GrantType",
+    "KeyState",
+    "RefreshToken",
+    "SigningKey",
+]

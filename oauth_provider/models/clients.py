@@ -1,0 +1,194 @@
+"""Clients (applications) and the consent users give them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from .. import crypto
+from ..scopes import known_scopes, parse_scope
+from ..validators import validate_redirect_uri
+
+
+class ClientType(models.TextChoices):
+    CONFIDENTIAL = "confidential", "Confidential (can keep a secret)"
+    PUBLIC = "public", "Public (browser or native app)"
+
+
+class GrantType(models.TextChoices):
+    """Grant types as RFC 7591 names them in client metadata."""
+
+    AUTHORIZATION_CODE = "authorization_code", "Authorization code"
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code", "Device code"
+    PASSWORD = "password", "Password (legacy opt-in)"
+    IMPLICIT = "implicit", "Implicit (legacy opt-in)"
+
+
+# Grants that send the user's browser back to the client, and so need redirect URIs.
+REDIRECT_GRANTS = {GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT}
+
+
+def _new_client_id() -> str:
+    return crypto.generate_identifier()
+
+
+class Application(models.Model):
+    """An OAuth client. Its secret is stored only as a SHA-256 digest (see ``generate_secret``)."""
+
+    client_id = models.CharField(max_length=100, unique=True, default=_new_client_id)
+    client_secret_digest = models.CharField(max_length=64, blank=True, editable=False)
+    secret_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    name = models.CharField(max_length=255)
+    client_type = models.CharField(max_length=20, choices=ClientType.choices, default=ClientType.CONFIDENTIAL)
+    redirect_uris = models.TextField(blank=True, help_text="One per line; compared by exact match.")
+    grant_types = models.JSONField(default=list, blank=True)
+    allowed_scopes = models.CharField(
+        max_length=1000, blank=True, help_text="Space-separated scopes this client may ask for."
+    )
+    default_scopes = models.CharField(
+        max_length=1000, blank=True, help_text="Space-separated scopes granted when a request names none."
+    )
+    require_pkce = models.BooleanField(default=True, help_text="Public clients always need PKCE.")
+    allow_plain_pkce = models.BooleanField(default=False, help_text="Accept the weak 'plain' PKCE method.")
+    skip_consent = models.BooleanField(default=False, help_text="Trusted first-party client: no consent page.")
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty uses the server default."
+    )
+    allowed_origins = models.TextField(blank=True, help_text="Origins allowed for CORS, one per line.")
+    registration_access_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    metadata = models.JSONField(default=dict, blank=True, help_text="Other RFC 7591 client metadata.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="oauth_applications",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "application"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    # --- secret ------------------------------------------------------------------------------
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.client_type == ClientType.CONFIDENTIAL
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.client_secret_digest)
+
+    def generate_secret(self) -> str:
+        """Give the client a new random secret and return it; only its digest is kept.
+
+        The caller shows the returned value once and saves the model.
+        """
+        secret = crypto.generate_secret()
+        self.set_secret(secret)
+        return secret
+
+    def set_secret(self, secret: str) -> None:
+        """Store the digest of a caller-chosen secret (fixtures and demos; at least 32 characters)."""
+        if len(secret) < 32:
+            raise ValueError("client secrets must be at least 32 characters long")
+        self.client_secret_digest = crypto.digest(secret)
+        self.secret_updated_at = timezone.now()
+
+    def check_secret(self, secret: str) -> bool:
+        return crypto.matches_digest(secret, self.client_secret_digest)
+
+    def save(self, *args, **kwargs) -> None:
+        # A plaintext secret must never reach the database.
+        for field in ("client_secret_digest", "registration_access_token_digest"):
+            value = getattr(self, field)
+            if value and not crypto.is_digest(value):
+                raise ValueError(f"{field} must be a SHA-256 digest; use generate_secret()")
+        if self.client_type == ClientType.PUBLIC and self.client_secret_digest:
+            raise ValueError("a public client cannot have a secret")
+        super().save(*args, **kwargs)
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return [line.strip() for line in self.redirect_uris.splitlines() if line.strip()]
+
+    @property
+    def allowed_scope_list(self) -> list[str]:
+        return parse_scope(self.allowed_scopes)
+
+    @property
+    def default_scope_list(self) -> list[str]:
+        return parse_scope(self.default_scopes)
+
+    @property
+    def origin_list(self) -> list[str]:
+        return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in (self.grant_types or [])
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        grants = list(self.grant_types or [])
+        unknown = [g for g in grants if g not in GrantType.values]
+        if unknown:
+            errors.setdefault("grant_types", []).append(f"Unknown grant types: {', '.join(unknown)}.")
+        if self.client_type == ClientType.PUBLIC and GrantType.CLIENT_CREDENTIALS in grants:
+            errors.setdefault("grant_types", []).append(
+                "A public client cannot use client_credentials: it has no secret to authenticate with."
+            )
+        for uri in self.redirect_uri_list:
+            try:
+                validate_redirect_uri(uri)
+            except ValidationError as exc:
+                errors.setdefault("redirect_uris", []).extend(f"{uri}: {m}" for m in exc.messages)
+        if REDIRECT_GRANTS.intersection(grants) and not self.redirect_uri_list:
+            errors.setdefault("redirect_uris", []).append(
+                "The authorization_code and implicit grants need at least one redirect URI."
+            )
+        known = known_scopes()
+        for field in ("allowed_scopes", "default_scopes"):
+            try:
+                tokens = parse_scope(getattr(self, field))
+            except ValueError as exc:
+                errors.setdefault(field, []).append(str(exc))
+                continue
+            outside = [t for t in tokens if t not in known]
+            if outside:
+                errors.setdefault(field, []).append(f"Unknown scopes: {' '.join(outside)}.")
+        if not errors.get("default_scopes") and not errors.get("allowed_scopes"):
+            extra = set(self.default_scope_list) - set(self.allowed_scope_list)
+            if extra:
+                errors.setdefault("default_scopes", []).append(
+                    f"Default scopes must be allowed scopes; not allowed: {' '.join(sorted(extra))}."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Consent(models.Model):
+    """Scopes a user has agreed to give a client, remembered when the setting allows."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_consents")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="consents")
+    scope = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "application"], name="oauth_one_consent_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.application.name}: {self.scope}"

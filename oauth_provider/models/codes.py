@@ -1,0 +1,63 @@
+"""Short-lived grants a user approves: authorization codes and device codes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .clients import Application
+
+
+class AuthorizationCode(models.Model):
+    """An authorization code (RFC 6749 §4.1.2), stored as a digest, redeemed at most once."""
+
+    code_digest = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="authorization_codes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The redirect_uri of the authorization request, or "" when the request sent none.
+    redirect_uri = models.TextField(blank=True)
+    scope = models.TextField(blank=True)
+    code_challenge = models.CharField(max_length=128, blank=True)
+    code_challenge_method = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "authorization code"
+
+    def __str__(self) -> str:
+        return f"code #{self.pk} for {self.application_id}"
+
+
+class DeviceCodeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    CONSUMED = "consumed", "Consumed"
+    EXPIRED = "expired", "Expired"
+
+
+class DeviceCode(models.Model):
+    """A device authorization (RFC 8628): the device polls with its code, a user enters the user code."""
+
+    device_code_digest = models.CharField(max_length=64, unique=True)
+    # Normalised: upper case, no separator (e.g. "BCDFGHJK"); shown as "BCDF-GHJK".
+    user_code = models.CharField(max_length=16, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="device_codes")
+    scope = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=DeviceCodeStatus.choices, default=DeviceCodeStatus.PENDING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    interval = models.PositiveSmallIntegerField(default=5)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "device code"
+
+    def __str__(self) -> str:
+        return f"{self.user_code[:4]}-{self.user_code[4:]} ({self.status})"

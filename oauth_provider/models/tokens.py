@@ -1,0 +1,69 @@
+"""Access tokens (recorded by jti, never by value) and refresh tokens with their families."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .clients import Application
+from .codes import AuthorizationCode
+
+
+class RefreshToken(models.Model):
+    """An opaque refresh token, stored as a digest; rotated on every use (RFC 9700 §4.14.2).
+
+    Tokens rotated from one another share a ``family_id``; presenting a used one revokes the family.
+    """
+
+    token_digest = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="refresh_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.TextField(blank=True)
+    family_id = models.UUIDField(db_index=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    authorization_code = models.ForeignKey(
+        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Idle expiry of this token, and the absolute expiry of its whole family.
+    expires_at = models.DateTimeField(db_index=True)
+    family_expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "refresh token"
+
+    def __str__(self) -> str:
+        return f"refresh token #{self.pk} ({self.application_id})"
+
+
+class AccessToken(models.Model):
+    """The record of an issued JWT access token (RFC 9068), keyed by its ``jti`` claim."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="access_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    grant_type = models.CharField(max_length=64)
+    scope = models.TextField(blank=True)
+    audience = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = models.ForeignKey(
+        RefreshToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_tokens"
+    )
+    authorization_code = models.ForeignKey(
+        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_tokens"
+    )
+
+    class Meta:
+        verbose_name = "access token"
+        indexes = [models.Index(fields=["application", "created_at"], name="oauth_at_app_created")]
+
+    def __str__(self) -> str:
+        return f"access token {self.jti}"

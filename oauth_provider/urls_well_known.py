@@ -1,0 +1,14 @@
+"""Documents that live at the site root: ``path("", include("oauth_provider.urls_well_known"))``."""
+
+from django.urls import re_path
+
+from .views.metadata import metadata_view
+
+urlpatterns = [
+    # RFC 8414 §3.1: the issuer's path, if any, is appended after the well-known segment.
+    re_path(
+        r"^\.well-known/oauth-authorization-server(?P<suffix>/.*)?$",
+        metadata_view,
+        name="oauth_authorization_server_metadata",
+    ),
+]

@@ -1,0 +1,79 @@
+"""The base of the JSON endpoints: strict form parsing and RFC-shaped errors for everything."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError
+from django.http import HttpRequest, QueryDict
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.parsers import FormParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from .. import audit
+from ..conf import oauth_settings
+from ..errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, error_response
+
+logger = logging.getLogger("oauth_provider")
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+class OAuthAPIView(APIView):
+    """A DRF view for an OAuth endpoint: no session auth or CSRF, JSON out, OAuthError rendered.
+
+    Subclasses parse with ``form_params`` and hand plain values to the protocol code.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    renderer_classes = [JSONRenderer]
+    parser_classes = [FormParser]
+
+    def form_params(self, request: Any) -> dict[str, str]:
+        """The POST body as single-valued parameters (RFC 6749 §3.1, §3.2).
+
+        Requires ``application/x-www-form-urlencoded`` (parameters such as charset are fine);
+        refuses repeated and oversized parameters; empty values count as absent.
+        """
+        media_type = request.content_type.split(";", 1)[0].strip().lower()
+        if media_type != FORM_MEDIA_TYPE:
+            raise InvalidRequest(f"The request body must be {FORM_MEDIA_TYPE}.")
+        data: QueryDict = request.data
+        return single_valued(data)
+
+    def context(self, request: HttpRequest) -> audit.RequestContext:
+        return audit.RequestContext.from_request(request)
+
+    def handle_exception(self, exc: Exception):
+        if isinstance(exc, OAuthError):
+            return error_response(exc)
+        if isinstance(exc, drf_exceptions.MethodNotAllowed):
+            allowed = ", ".join(self.allowed_methods)
+            error = InvalidRequest(f"Method not allowed; use {allowed}.", status_code=405, headers={"Allow": allowed})
+            return error_response(error)
+        if isinstance(exc, drf_exceptions.APIException):
+            # ParseError, UnsupportedMediaType and the like: the client sent something unreadable.
+            return error_response(InvalidRequest("The request could not be parsed."))
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error in %s", type(self).__name__)
+            return error_response(TemporarilyUnavailable())
+        logger.exception("unexpected error in %s", type(self).__name__)
+        return error_response(ServerError())
+
+
+def single_valued(data: QueryDict) -> dict[str, str]:
+    """A QueryDict as a plain dict, refusing repeats and oversized values; empty values dropped."""
+    limit = oauth_settings.MAX_PARAMETER_LENGTH
+    params: dict[str, str] = {}
+    for name, values in data.lists():
+        if len(values) > 1:
+            raise InvalidRequest(f"The {name} parameter is repeated.")
+        value = values[0]
+        if len(value) > limit or len(name) > 100:
+            raise InvalidRequest(f"The {name[:100]} parameter is too long.")
+        if value:
+            params[name] = value
+    return params
