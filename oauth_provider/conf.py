@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "GRANT_TYPES": {
         "client_credentials": "oauth_provider.grants.client_credentials.ClientCredentialsGrant",
     },
+    # Cache alias where revoked access-token jtis are published for resource servers.
+    "REVOCATION_CACHE": "default",
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
     # Longest accepted value of any single request parameter, in characters.
