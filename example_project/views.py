@@ -7,7 +7,8 @@ from . import demo
 
 def home(request):
     base = demo.base_url()
-    registered = {app.client_id: app for app in Application.objects.filter(client_id__in=[c.client_id for c in demo.CLIENTS])}
+    demo_ids = [spec.client_id for spec in demo.CLIENTS]
+    registered = {app.client_id: app for app in Application.objects.filter(client_id__in=demo_ids)}
     clients = [(spec, registered.get(spec.client_id)) for spec in demo.CLIENTS]
     service = demo.CLIENTS[0]
     curl = {

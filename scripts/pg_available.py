@@ -23,7 +23,7 @@ def main() -> int:
             connect_timeout=3,
         ):
             return 0
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:
         print(f"PostgreSQL unavailable: {exc.__class__.__name__}", file=sys.stderr)
         return 1
 

@@ -50,3 +50,4 @@ def basic_auth(client_id: str, secret: str) -> str:
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+

@@ -2,17 +2,24 @@
 
 import hashlib
 import os
+import tempfile
 
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
-from example_project.settings import *  # noqa: E402,F403
-from example_project.settings import BASE_DIR, DATABASES  # noqa: E402
+from example_project.settings import *  # noqa: F403
+from example_project.settings import BASE_DIR, DATABASES
 
 # Each checkout gets its own PostgreSQL test database, so two checkouts can test at once.
 DATABASES["default"].setdefault("TEST", {})
 if "postgresql" in DATABASES["default"]["ENGINE"]:
     suffix = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
     DATABASES["default"]["TEST"]["NAME"] = f"test_oauth_provider_{suffix}"
+
+elif "sqlite" in DATABASES["default"]["ENGINE"]:
+    # A file, not memory: the live server's threads then use connections of their own instead of
+    # sharing the test thread's (which Django closes from the wrong thread at shutdown).
+    suffix = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+    DATABASES["default"]["TEST"]["NAME"] = os.path.join(tempfile.gettempdir(), f"oauth_provider_test_{suffix}.sqlite3")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -19,7 +19,8 @@ class ClientCredentialsGrant(Grant):
 
     def issue(self) -> dict[str, Any]:
         scope = self.requested_scope()
-        with transaction.atomic():
+        # No savepoint: nothing here needs a partial rollback, and it saves two queries when nested.
+        with transaction.atomic(savepoint=False):
             access = issue_access_token(application=self.client, scope=scope, grant_type=self.grant_type)
             audit.record(
                 audit.TOKEN_ISSUED,

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import oauth_provider.models.clients
 from django.conf import settings
 from django.db import migrations, models
+
+import oauth_provider.models.clients
 
 
 class Migration(migrations.Migration):

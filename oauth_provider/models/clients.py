@@ -79,6 +79,16 @@ class Application(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
 
+    def save(self, *args, **kwargs) -> None:
+        # A plaintext secret must never reach the database.
+        for field in ("client_secret_digest", "registration_access_token_digest"):
+            value = getattr(self, field)
+            if value and not crypto.is_digest(value):
+                raise ValueError(f"{field} must be a SHA-256 digest; use generate_secret()")
+        if self.client_type == ClientType.PUBLIC and self.client_secret_digest:
+            raise ValueError("a public client cannot have a secret")
+        super().save(*args, **kwargs)
+
     # --- secret ------------------------------------------------------------------------------
 
     @property
@@ -107,16 +117,6 @@ class Application(models.Model):
 
     def check_secret(self, secret: str) -> bool:
         return crypto.matches_digest(secret, self.client_secret_digest)
-
-    def save(self, *args, **kwargs) -> None:
-        # A plaintext secret must never reach the database.
-        for field in ("client_secret_digest", "registration_access_token_digest"):
-            value = getattr(self, field)
-            if value and not crypto.is_digest(value):
-                raise ValueError(f"{field} must be a SHA-256 digest; use generate_secret()")
-        if self.client_type == ClientType.PUBLIC and self.client_secret_digest:
-            raise ValueError("a public client cannot have a secret")
-        super().save(*args, **kwargs)
 
     # --- metadata ----------------------------------------------------------------------------
 

@@ -1,0 +1,66 @@
+from django.test import override_settings
+
+from oauth_provider.checks import check_deploy, check_settings
+
+BASE = {"ISSUER": "https://auth.example.test", "KEY_ENCRYPTION_KEYS": ["k"]}
+
+
+def ids(messages):
+    return sorted(m.id for m in messages)
+
+
+def run(settings_dict, check=check_settings):
+    with override_settings(OAUTH_PROVIDER=settings_dict):
+        return ids(check())
+
+
+def test_sound_configuration_passes():
+    assert run(BASE) == []
+    assert run(BASE, check_deploy) == []
+
+
+def test_missing_issuer_is_E001():
+    assert run({}) == ["oauth_provider.E001"]
+
+
+def test_issuer_with_query_or_fragment_is_E002():
+    assert run({**BASE, "ISSUER": "https://a.test/?x=1"}) == ["oauth_provider.E002"]
+    assert run({**BASE, "ISSUER": "https://a.test/#f"}) == ["oauth_provider.E002"]
+    assert run({**BASE, "ISSUER": "auth.example.test"}) == ["oauth_provider.E002"]
+
+
+def test_unsupported_algorithm_is_E003():
+    assert run({**BASE, "SIGNING_ALGORITHM": "HS256"}) == ["oauth_provider.E003"]
+
+
+def test_bad_scope_names_or_defaults_are_E004():
+    assert run({**BASE, "SCOPES": {"has space": "x"}, "DEFAULT_SCOPES": []}) == ["oauth_provider.E004"]
+    assert run({**BASE, "SCOPES": {"read": "x"}, "DEFAULT_SCOPES": ["write"]}) == ["oauth_provider.E004"]
+
+
+def test_unimportable_grant_is_E005():
+    assert run({**BASE, "GRANT_TYPES": {"x": "no.such.Grant"}}) == ["oauth_provider.E005"]
+
+
+def test_unknown_setting_is_E006():
+    assert run({**BASE, "ISUSER": "typo"}) == ["oauth_provider.E006"]
+
+
+def test_non_positive_lifetime_is_E007():
+    assert run({**BASE, "ACCESS_TOKEN_LIFETIME": 0}) == ["oauth_provider.E007"]
+
+
+def test_http_issuer_warns_W001_in_deploy_check():
+    assert run({**BASE, "ISSUER": "http://auth.example.test"}, check_deploy) == ["oauth_provider.W001"]
+
+
+def test_key_encryption_derived_from_secret_key_warns_W002():
+    assert run({"ISSUER": "https://a.test"}, check_deploy) == ["oauth_provider.W002"]
+
+
+def test_long_access_tokens_warn_W003():
+    assert run({**BASE, "ACCESS_TOKEN_LIFETIME": 7200}, check_deploy) == ["oauth_provider.W003"]
+
+
+def test_long_codes_warn_W004():
+    assert run({**BASE, "AUTHORIZATION_CODE_LIFETIME": 600}, check_deploy) == ["oauth_provider.W004"]
