@@ -5,8 +5,8 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
-from example_project.settings import *  # noqa: E402,F403
-from example_project.settings import BASE_DIR, DATABASES  # noqa: E402
+from example_project.settings import *  # noqa: F403
+from example_project.settings import BASE_DIR, DATABASES
 
 # Each checkout gets its own PostgreSQL test database, so two checkouts can test at once.
 DATABASES["default"].setdefault("TEST", {})
