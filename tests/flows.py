@@ -53,15 +53,15 @@ def token_request(client, application, data: dict, **extra):
         headers["HTTP_AUTHORIZATION"] = basic_auth(application.client_id, application.secret)
     else:
         data = {"client_id": application.client_id, **data}
-    return client.post("/oauth/token/", data=urlencode(data), content_type="application/x-www-form-urlencoded",
-                       **headers)
+    form = "application/x-www-form-urlencoded"
+    return client.post("/oauth/token/", data=urlencode(data), content_type=form, **headers)
 
 
 def redeem(client, application, code: str, **overrides):
     data = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": application.redirect_uri_list[0],
+        "redirect_uri": (application.redirect_uri_list or [None])[0],
         "code_verifier": VERIFIER,
     }
     data.update(overrides)

@@ -115,7 +115,8 @@ def test_loopback_redirect_with_another_port_is_answered(user_client):
 
 def test_private_use_scheme_redirect_is_answered(user_client):
     app = WebApplicationFactory(redirect_uris="com.example.app:/oauth")
-    response = user_client.post(authorize_url(app, redirect_uri="com.example.app:/oauth"), {"decision": "allow"})
+    url = authorize_url(app, redirect_uri="com.example.app:/oauth")
+    response = user_client.post(url, {"decision": "allow"})
     assert response.status_code == 303
     assert response["Location"].startswith("com.example.app:/oauth?code=")
 
