@@ -53,7 +53,8 @@ def test_null_origin_is_refused(client, spa):
 
 
 def test_token_response_echoes_a_registered_origin(client, spa):
-    response = token_request(client, spa, {"grant_type": "refresh_token", "refresh_token": "x"}, HTTP_ORIGIN=ORIGIN)
+    data = {"grant_type": "refresh_token", "refresh_token": "x"}
+    response = token_request(client, spa, data, HTTP_ORIGIN=ORIGIN)
     assert response.status_code == 400  # errors are readable by the browser client too
     assert response["Access-Control-Allow-Origin"] == ORIGIN
 

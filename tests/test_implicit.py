@@ -60,7 +60,8 @@ def test_implicit_deny_is_in_the_fragment(user_client, implicit_app, implicit_on
 
 
 def test_metadata_lists_token_response_type_only_when_enabled(client, settings):
-    assert client.get("/.well-known/oauth-authorization-server").json()["response_types_supported"] == ["code"]
+    document = client.get("/.well-known/oauth-authorization-server").json()
+    assert document["response_types_supported"] == ["code"]
     settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "IMPLICIT_GRANT_ENABLED": True}
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["response_types_supported"] == ["code", "token"]
