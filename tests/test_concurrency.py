@@ -63,9 +63,8 @@ def test_twenty_parallel_redemptions_of_one_code_give_one_token(setup):
 def test_twenty_parallel_rotations_of_one_refresh_token_give_one_success(setup):
     app, browser = setup
     refresh_token = redeem(browser, app, obtain_code(browser, app)).json()["refresh_token"]
-    results = race(
-        lambda client: token_request(client, app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    )
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    results = race(lambda client: token_request(client, app, data))
     assert len(results) == THREADS
     assert [status for status, _ in results].count(200) == 1
     assert [error for status, error in results if status != 200] == ["invalid_grant"] * (THREADS - 1)

@@ -32,7 +32,9 @@ def test_metadata_lists_the_new_grants_and_none_auth(document):
 def test_metadata_without_the_code_grant_has_no_authorization_endpoint(client, settings):
     settings.OAUTH_PROVIDER = {
         **settings.OAUTH_PROVIDER,
-        "GRANT_TYPES": {"client_credentials": "oauth_provider.grants.client_credentials.ClientCredentialsGrant"},
+        "GRANT_TYPES": {
+            "client_credentials": "oauth_provider.grants.client_credentials.ClientCredentialsGrant",
+        },
     }
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert "authorization_endpoint" not in document

@@ -74,7 +74,7 @@ def test_authlib_client_runs_code_pkce_and_refresh(live_issuer):
         code_challenge_method="S256",
     )
     verifier = generate_token(48)
-    authorization_url, state = session.create_authorization_url(
+    authorization_url, _state = session.create_authorization_url(
         f"{live_issuer}/oauth/authorize/", code_verifier=verifier
     )
 
@@ -86,7 +86,8 @@ def test_authlib_client_runs_code_pkce_and_refresh(live_issuer):
     assert token["token_type"] == "Bearer"
     assert token["scope"] == "read write"
 
-    signing_key = jwt.PyJWKClient(f"{live_issuer}/oauth/jwks/").get_signing_key_from_jwt(token["access_token"])
+    jwks_client = jwt.PyJWKClient(f"{live_issuer}/oauth/jwks/")
+    signing_key = jwks_client.get_signing_key_from_jwt(token["access_token"])
     claims = jwt.decode(token["access_token"], signing_key.key, algorithms=["RS256"], audience=live_issuer)
     assert claims["sub"] == str(user.pk)
     assert claims["iss"] == live_issuer
