@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import oauth_demo, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("oauth/", include("oauth_provider.urls")),
     path("", include("oauth_provider.urls_well_known")),
+    path("demo/start/", oauth_demo.start, name="demo_start"),
+    path("demo/callback/", oauth_demo.callback, name="demo_callback"),
 ]

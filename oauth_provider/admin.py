@@ -12,7 +12,17 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from . import audit
-from .models import AccessToken, Application, AuditEvent, ClientType, GrantType, SigningKey
+from .models import (
+    AccessToken,
+    Application,
+    AuditEvent,
+    AuthorizationCode,
+    ClientType,
+    Consent,
+    GrantType,
+    RefreshToken,
+    SigningKey,
+)
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
 
@@ -122,6 +132,35 @@ class AccessTokenAdmin(ReadOnlyAdmin):
     list_display = ("jti", "application", "user", "grant_type", "scope", "created_at", "expires_at", "revoked_at")
     list_filter = ("grant_type", "application")
     search_fields = ("jti", "application__name", "application__client_id")
+    list_select_related = ("application", "user")
+
+
+@admin.register(AuthorizationCode)
+class AuthorizationCodeAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "application", "user", "scope", "created_at", "expires_at", "used_at")
+    list_filter = ("application",)
+    search_fields = ("application__name", "application__client_id")
+    list_select_related = ("application", "user")
+    exclude = ("code_digest", "code_challenge")
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "application", "user", "scope", "family_id", "created_at", "expires_at", "used_at",
+                    "revoked_at")
+    list_filter = ("application",)
+    search_fields = ("family_id", "application__name", "application__client_id")
+    list_select_related = ("application", "user")
+    exclude = ("token_digest",)
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    """Read-only; deleting a row here forgets the consent (the user's own page also revokes tokens)."""
+
+    list_display = ("user", "application", "scope", "created_at", "updated_at")
+    list_filter = ("application",)
+    search_fields = ("user__username", "application__name", "application__client_id")
     list_select_related = ("application", "user")
 
 

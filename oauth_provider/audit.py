@@ -19,6 +19,15 @@ CLIENT_CREATED = "client_created"
 CLIENT_SECRET_ROTATED = "client_secret_rotated"
 SIGNING_KEY_CREATED = "signing_key_created"
 SIGNING_KEY_ROTATED = "signing_key_rotated"
+CONSENT_GRANTED = "consent_granted"
+CONSENT_DENIED = "consent_denied"
+CONSENT_REVOKED = "consent_revoked"
+CODE_ISSUED = "authorization_code_issued"
+CODE_REDEEMED = "authorization_code_redeemed"
+CODE_REPLAYED = "authorization_code_replayed"
+REFRESH_TOKEN_ROTATED = "refresh_token_rotated"
+REFRESH_TOKEN_REUSED = "refresh_token_reused"
+PASSWORD_GRANT_FAILED = "password_grant_failed"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from .conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
 from .scopes import SCOPE_TOKEN
@@ -119,4 +120,50 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W004",
             )
         )
+    return warnings
+
+
+# Per-client opt-ins that weaken the defaults: check id, test on (allow_plain_pkce, grant_types), wording.
+_WEAK_CLIENT_OPTIONS = (
+    (
+        "oauth_provider.W005",
+        lambda plain, grants: plain,
+        "allow the plain PKCE method",
+        "plain PKCE gives no protection when the challenge leaks; use S256 (SECURITY.md item 5).",
+    ),
+    (
+        "oauth_provider.W006",
+        lambda plain, grants: "implicit" in grants,
+        "are allowed the implicit grant",
+        "The implicit grant puts tokens in URLs; use the authorization code flow with PKCE "
+        "(SECURITY.md item 9).",
+    ),
+    (
+        "oauth_provider.W007",
+        lambda plain, grants: "password" in grants,
+        "are allowed the password grant",
+        "The password grant shows user passwords to clients; use the authorization code flow "
+        "(SECURITY.md item 9).",
+    ),
+)
+
+
+@checks.register("oauth_provider", deploy=True)
+def check_weak_clients(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Active clients that opted in to a weaker behaviour (reads the database; skipped if it cannot)."""
+    from .models import Application
+
+    try:
+        active = Application.objects.filter(is_active=True)
+        clients = list(active.values_list("client_id", "allow_plain_pkce", "grant_types"))
+    except DatabaseError:
+        return []  # no database or no tables yet (before migrate): nothing to report
+    warnings: list[checks.CheckMessage] = []
+    for check_id, weak, wording, hint in _WEAK_CLIENT_OPTIONS:
+        names = sorted(client_id for client_id, plain, grants in clients if weak(plain, grants or []))
+        if names:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            warnings.append(
+                checks.Warning(f"{len(names)} active client(s) {wording}: {shown}.", hint=hint, id=check_id)
+            )
     return warnings

@@ -47,7 +47,24 @@ DEFAULTS: dict[str, Any] = {
     # Enabled grant types: grant_type -> handler class (import string).
     "GRANT_TYPES": {
         "client_credentials": "oauth_provider.grants.client_credentials.ClientCredentialsGrant",
+        "authorization_code": "oauth_provider.grants.authorization_code.AuthorizationCodeGrant",
+        "refresh_token": "oauth_provider.grants.refresh_token.RefreshTokenGrant",
+        # Usable only by clients whose grant_types include "password" (a deploy check warns).
+        "password": "oauth_provider.grants.password.PasswordGrant",
     },
+    # Remember a user's consent per client, so the consent page is shown again only for new scopes.
+    "REMEMBER_CONSENT": True,
+    # Serve response_type=token (implicit, RFC 6749 §4.2) to clients that opt in; off server-wide by default.
+    "IMPLICIT_GRANT_ENABLED": False,
+    # Callable (import string) user -> the stable `sub` claim of user tokens; default: the primary key.
+    "USER_SUBJECT": "oauth_provider.tokens.default_subject",
+    # Password grant guessing limit: failures per username within the window (seconds) before 429.
+    "PASSWORD_GRANT_MAX_FAILURES": 5,
+    "PASSWORD_GRANT_FAILURE_WINDOW": 300,
+    # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
+    "RATE_LIMIT_CACHE": "default",
+    # Seconds a browser may cache a CORS preflight answer of the token endpoint.
+    "CORS_MAX_AGE": 600,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
     # Write AuditEvent rows.
@@ -57,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Keys whose values are dotted import paths, resolved on first access.
-IMPORT_STRINGS: set[str] = set()
+IMPORT_STRINGS: set[str] = {"USER_SUBJECT"}
 
 # Keys whose values are mappings of name -> import path, resolved on first access.
 IMPORT_STRING_MAPS: set[str] = {"GRANT_TYPES"}

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
 
+from .authorization import implicit_enabled
 from .clients import CONFIDENTIAL_METHODS, NONE
 from .conf import oauth_settings
-from .models import ClientType
+from .models import ClientType, GrantType
 
 
 def endpoint_url(name: str) -> str | None:
@@ -27,14 +28,29 @@ def server_metadata() -> dict[str, Any]:
     auth_methods = list(CONFIDENTIAL_METHODS)
     if any(ClientType.PUBLIC in handler.client_types for handler in grants.values()):
         auth_methods.append(NONE)
+    authorization_endpoint = endpoint_url("authorize")
+    response_types: list[str] = []
+    grant_types = list(grants)
+    if authorization_endpoint is not None:
+        if GrantType.AUTHORIZATION_CODE in grants:
+            response_types.append("code")
+        if implicit_enabled():
+            response_types.append("token")
+            grant_types.append(GrantType.IMPLICIT)
     document: dict[str, Any] = {
         "issuer": oauth_settings.ISSUER,
+        "authorization_endpoint": authorization_endpoint if response_types else None,
         "token_endpoint": endpoint_url("token"),
         "jwks_uri": endpoint_url("jwks"),
         "scopes_supported": list(oauth_settings.SCOPES),
-        # REQUIRED by RFC 8414 even with no authorization endpoint; filled as response types appear.
-        "response_types_supported": [],
-        "grant_types_supported": list(grants),
+        # REQUIRED by RFC 8414 even with no authorization endpoint.
+        "response_types_supported": response_types,
+        "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": auth_methods,
     }
+    if "code" in response_types:
+        # plain is a per-client legacy opt-in and is not advertised (RFC 9700 §2.1.1).
+        document["code_challenge_methods_supported"] = ["S256"]
+    if response_types:
+        document["authorization_response_iss_parameter_supported"] = True  # RFC 9207 §3
     return {name: value for name, value in document.items() if value is not None}

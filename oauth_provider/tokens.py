@@ -1,7 +1,8 @@
-"""Issue JWT access tokens (RFC 9068) and build token responses (RFC 6749 §5.1)."""
+"""Issue JWT access tokens (RFC 9068) and opaque refresh tokens, and build token responses (RFC 6749 §5.1)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from django.utils import timezone
 from . import crypto
 from .conf import oauth_settings
 from .keys import get_signing_key
-from .models import AccessToken, Application
+from .models import AccessToken, Application, RefreshToken
 from .scopes import scope_string
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
@@ -25,9 +26,14 @@ class IssuedAccessToken:
     expires_in: int
 
 
-def subject_for(user: Any) -> str:
-    """The ``sub`` claim for a user: their primary key as a string."""
+def default_subject(user: Any) -> str:
+    """The default ``sub`` of user tokens: the primary key as a string (stable, never reassigned)."""
     return str(user.pk)
+
+
+def subject_for(user: Any) -> str:
+    """The ``sub`` claim for a user, from the callable named by ``USER_SUBJECT``."""
+    return str(oauth_settings.USER_SUBJECT(user))
 
 
 def issue_access_token(
@@ -90,3 +96,42 @@ def token_response_body(
     if scope:
         body["scope"] = scope_string(scope)
     return body
+
+
+@dataclass(frozen=True)
+class IssuedRefreshToken:
+    token: str
+    record: RefreshToken
+
+
+def issue_refresh_token(
+    *,
+    application: Application,
+    user: Any,
+    scope: list[str] | str,
+    parent: RefreshToken | None = None,
+    authorization_code: Any = None,
+) -> IssuedRefreshToken:
+    """Create an opaque refresh token (digest at rest). With ``parent`` it is the rotation of
+    that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2)."""
+    now = timezone.now()
+    secret = crypto.generate_secret()
+    if parent is not None:
+        family_id, family_expires_at, scope_value = parent.family_id, parent.family_expires_at, parent.scope
+    else:
+        family_id = uuid.uuid4()
+        family_expires_at = now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
+        scope_value = scope if isinstance(scope, str) else scope_string(scope)
+    idle_expiry = now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_IDLE_LIFETIME)
+    record = RefreshToken.objects.create(
+        token_digest=crypto.digest(secret),
+        application=application,
+        user=user,
+        scope=scope_value,
+        family_id=family_id,
+        parent=parent,
+        authorization_code=authorization_code,
+        expires_at=min(idle_expiry, family_expires_at),
+        family_expires_at=family_expires_at,
+    )
+    return IssuedRefreshToken(token=secret, record=record)

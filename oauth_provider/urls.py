@@ -2,12 +2,16 @@
 
 from django.urls import path
 
+from .views.authorize import authorize_view, consent_list_view, consent_revoke_view
 from .views.metadata import jwks_view
 from .views.token import TokenView
 
 app_name = "oauth_provider"
 
 urlpatterns = [
+    path("authorize/", authorize_view, name="authorize"),
     path("token/", TokenView.as_view(), name="token"),
     path("jwks/", jwks_view, name="jwks"),
+    path("consents/", consent_list_view, name="consents"),
+    path("consents/<int:consent_id>/revoke/", consent_revoke_view, name="consent_revoke"),
 ]

@@ -51,3 +51,30 @@ def basic_auth(client_id: str, secret: str) -> str:
 def is_postgres():
     return connection.vendor == "postgresql"
 
+
+@pytest.fixture
+def user(db):
+    from .factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def web_app(db):
+    from .factories import WebApplicationFactory
+
+    return WebApplicationFactory()
+
+
+@pytest.fixture
+def public_app(db):
+    from .factories import PublicApplicationFactory
+
+    return PublicApplicationFactory()
+
+
+@pytest.fixture
+def user_client(client, user):
+    """The Django test client, logged in as ``user``."""
+    client.force_login(user)
+    return client

@@ -46,3 +46,10 @@ class PublicApplicationFactory(ApplicationFactory):
     client_type = ClientType.PUBLIC
     grant_types = factory.LazyFunction(lambda: [GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN])
     redirect_uris = "https://client.example.test/callback"
+
+
+class WebApplicationFactory(ApplicationFactory):
+    """A confidential web client using the authorization code flow (PKCE required by default)."""
+
+    grant_types = factory.LazyFunction(lambda: [GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN])
+    redirect_uris = "https://web.example.test/callback"

@@ -1,0 +1,105 @@
+"""The demo web client (``demo-web``) of the example site: start the authorization code flow with
+PKCE and exchange the code on the callback page.
+
+A real client would call the token endpoint over HTTP; the demo calls the same protocol function
+in-process, because the single-threaded development server cannot answer a request to itself
+while it is still handling the callback.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+import jwt
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
+
+from oauth_provider.audit import RequestContext
+from oauth_provider.conf import oauth_settings
+from oauth_provider.crypto import pkce_s256
+from oauth_provider.errors import OAuthError
+from oauth_provider.grants import handle_token_request
+from oauth_provider.keys import get_jwks
+
+from . import demo
+
+SESSION_KEY = "demo_web_flow"
+CLIENT_ID = "demo-web"
+
+
+def _client() -> demo.DemoClient:
+    return next(spec for spec in demo.CLIENTS if spec.client_id == CLIENT_ID)
+
+
+def callback_uri() -> str:
+    return demo.base_url() + "/demo/callback/"
+
+
+@require_safe
+def start(request: HttpRequest) -> HttpResponse:
+    """Make a fresh state and PKCE verifier, keep them in the session, send the browser to /authorize."""
+    state = secrets.token_urlsafe(16)
+    verifier = secrets.token_urlsafe(48)
+    request.session[SESSION_KEY] = {"state": state, "verifier": verifier}
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": callback_uri(),
+            "scope": "read write",
+            "state": state,
+            "code_challenge": pkce_s256(verifier),
+            "code_challenge_method": "S256",
+        }
+    )
+    return redirect(f"{demo.base_url()}/oauth/authorize/?{query}")
+
+
+@require_safe
+def callback(request: HttpRequest) -> HttpResponse:
+    """Check state and iss (RFC 9207), exchange the code, show the verified token claims."""
+    flow = request.session.pop(SESSION_KEY, None)
+    context: dict = {"start_url": "/demo/start/"}
+    if flow is None or request.GET.get("state") != flow["state"]:
+        context["problem"] = "Unknown or missing state: start the flow again from the home page."
+    elif request.GET.get("iss") != oauth_settings.ISSUER:
+        context["problem"] = "The response does not come from this issuer (iss mismatch)."
+    elif "error" in request.GET:
+        context["problem"] = f"{request.GET['error']}: {request.GET.get('error_description', '')}"
+    else:
+        spec = _client()
+        try:
+            body = handle_token_request(
+                {
+                    "grant_type": "authorization_code",
+                    "code": request.GET.get("code", ""),
+                    "redirect_uri": callback_uri(),
+                    "code_verifier": flow["verifier"],
+                    "client_id": spec.client_id,
+                    "client_secret": spec.secret or "",
+                },
+                context=RequestContext.from_request(request),
+            )
+        except OAuthError as exc:
+            context["problem"] = f"{exc.error}: {exc.description}"
+        else:
+            context.update(_describe(body))
+    response = render(request, "example_project/callback.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _describe(body: dict) -> dict:
+    token = body["access_token"]
+    header = jwt.get_unverified_header(token)
+    key = jwt.PyJWKSet.from_dict(get_jwks())[header["kid"]]
+    claims = jwt.decode(token, key, algorithms=[header["alg"]], audience=oauth_settings.access_token_audience)
+    return {
+        "claims": claims,
+        "header": header,
+        "expires_in": body["expires_in"],
+        "scope": body.get("scope", ""),
+        "has_refresh_token": "refresh_token" in body,
+    }

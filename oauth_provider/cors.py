@@ -1,0 +1,64 @@
+"""CORS for browser clients at the token endpoint (and, later, revocation).
+
+An origin is allowed when an active client registered it in ``allowed_origins``. A preflight
+names no client, so it is answered for an origin any active client registered; the actual
+response echoes ``Access-Control-Allow-Origin`` only for such an origin. The authorization
+endpoint never uses this module: it is a top-level navigation, not an XHR target (SECURITY.md 8).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from .conf import oauth_settings
+from .models import Application
+
+ALLOWED_METHODS = "POST, OPTIONS"
+ALLOWED_HEADERS = "Authorization, Content-Type"
+
+
+def request_origin(request: HttpRequest) -> str | None:
+    return request.META.get("HTTP_ORIGIN") or None
+
+
+def is_registered_origin(origin: str | None) -> bool:
+    """Whether an active client registered exactly this origin (no wildcards, no patterns)."""
+    if not origin or origin == "null":
+        return False
+    candidates = Application.objects.filter(is_active=True, allowed_origins__contains=origin).values_list(
+        "allowed_origins", flat=True
+    )
+    return any(origin in {line.strip() for line in value.splitlines()} for value in candidates)
+
+
+def add_cors_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Add the CORS headers to an actual (non-preflight) response when the origin is registered."""
+    origin = request_origin(request)
+    if origin is None:
+        return response
+    _vary_on_origin(response)
+    if is_registered_origin(origin):
+        response["Access-Control-Allow-Origin"] = origin
+    return response
+
+
+def preflight_response(request: HttpRequest) -> HttpResponse:
+    """Answer an OPTIONS preflight: 204, with permissions only for a registered origin."""
+    response = HttpResponse(status=204)
+    response["Allow"] = ALLOWED_METHODS
+    origin = request_origin(request)
+    if origin is None:
+        return response
+    _vary_on_origin(response)
+    if is_registered_origin(origin):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response["Access-Control-Max-Age"] = str(oauth_settings.CORS_MAX_AGE)
+    return response
+
+
+def _vary_on_origin(response: HttpResponse) -> None:
+    # The answer depends on Origin: shared caches must not serve one origin's answer to another.
+    existing = response.get("Vary")
+    response["Vary"] = f"{existing}, Origin" if existing else "Origin"

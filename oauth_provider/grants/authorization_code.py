@@ -1,0 +1,117 @@
+"""The authorization code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import audit, crypto
+from ..conf import oauth_settings
+from ..errors import InvalidGrant
+from ..models import AccessToken, AuthorizationCode, GrantType, RefreshToken
+from ..revocation import revoke_access_tokens, revoke_refresh_family
+from ..scopes import parse_scope
+from ..tokens import issue_access_token, issue_refresh_token, token_response_body
+from .base import Grant
+
+# One message for every unusable code: the client learns nothing about why (unknown, used, expired, ...).
+INVALID_CODE = "The authorization code is invalid, expired, used or was issued to another client."
+
+
+def refresh_tokens_enabled_for(client) -> bool:
+    """A refresh token goes to clients allowed the refresh_token grant, when the server serves it."""
+    served = GrantType.REFRESH_TOKEN in oauth_settings.GRANT_TYPES
+    return served and client.allows_grant(GrantType.REFRESH_TOKEN)
+
+
+class AuthorizationCodeGrant(Grant):
+    grant_type = GrantType.AUTHORIZATION_CODE
+
+    def issue(self) -> dict[str, Any]:
+        params = self.request.params
+        code = (
+            AuthorizationCode.objects.select_related("user")
+            .filter(code_digest=crypto.digest(self.request.require("code")))
+            .first()
+        )
+        # RFC 6749 §4.1.3: the code must have been issued to the authenticated client.
+        if code is None or code.application_id != self.client.pk:
+            raise InvalidGrant(INVALID_CODE)
+        if code.used_at is not None:
+            self._replayed(code)
+        if code.expires_at <= timezone.now() or not code.user.is_active:
+            raise InvalidGrant(INVALID_CODE)
+        self._check_redirect_uri(code, params.get("redirect_uri"))
+        self._check_pkce(code, params.get("code_verifier"))
+        scope = parse_scope(code.scope)
+        with transaction.atomic():
+            # Single use, enforced by the database: of concurrent redemptions only one updates the row.
+            unused = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True)
+            won = unused.update(used_at=timezone.now())
+            if won:
+                refresh = None
+                if refresh_tokens_enabled_for(self.client):
+                    refresh = issue_refresh_token(
+                        application=self.client, user=code.user, scope=scope, authorization_code=code
+                    )
+                access = issue_access_token(
+                    application=self.client,
+                    scope=scope,
+                    grant_type=self.grant_type,
+                    user=code.user,
+                    authorization_code=code,
+                    refresh_token=refresh.record if refresh else None,
+                )
+                audit.record(
+                    audit.CODE_REDEEMED,
+                    context=self.request.context,
+                    application=self.client,
+                    user=code.user,
+                    code_id=code.pk,
+                    jti=access.record.jti,
+                    scope=access.record.scope,
+                )
+        if not won:
+            self._replayed(code)
+        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+
+    def _replayed(self, code: AuthorizationCode) -> None:
+        """RFC 6749 §4.1.2: a second use revokes every token issued from the code."""
+        with transaction.atomic():
+            families = set(
+                RefreshToken.objects.filter(authorization_code=code).values_list("family_id", flat=True)
+            )
+            for family_id in families:
+                revoke_refresh_family(family_id)
+            revoked = revoke_access_tokens(AccessToken.objects.filter(authorization_code=code))
+            audit.record(
+                audit.CODE_REPLAYED,
+                context=self.request.context,
+                application=self.client,
+                user=code.user,
+                code_id=code.pk,
+                revoked_access_tokens=revoked,
+                revoked_refresh_families=len(families),
+            )
+        raise InvalidGrant(INVALID_CODE)
+
+    def _check_redirect_uri(self, code: AuthorizationCode, sent: str | None) -> None:
+        """RFC 6749 §4.1.3: identical to the authorization request's redirect_uri, if it had one."""
+        if code.redirect_uri:
+            if sent != code.redirect_uri:
+                raise InvalidGrant("redirect_uri does not match the authorization request.")
+        elif sent is not None and sent not in self.client.redirect_uri_list:
+            raise InvalidGrant("redirect_uri does not match the authorization request.")
+
+    def _check_pkce(self, code: AuthorizationCode, verifier: str | None) -> None:
+        """RFC 7636 §4.6; a verifier for a code without a challenge is a downgrade (RFC 9700 §4.8.2)."""
+        if not code.code_challenge:
+            if verifier is not None:
+                raise InvalidGrant("code_verifier was sent for a code issued without code_challenge.")
+            return
+        if verifier is None:
+            raise InvalidGrant("code_verifier is required for this code.")
+        if not crypto.pkce_matches(verifier, code.code_challenge, code.code_challenge_method):
+            raise InvalidGrant("code_verifier does not match the code_challenge.")

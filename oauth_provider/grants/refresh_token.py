@@ -1,0 +1,94 @@
+"""The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import audit, crypto
+from ..errors import InvalidGrant, InvalidScope
+from ..models import GrantType, RefreshToken
+from ..revocation import revoke_refresh_family
+from ..scopes import parse_scope
+from ..tokens import issue_access_token, issue_refresh_token, token_response_body
+from .base import Grant
+
+INVALID_REFRESH = "The refresh token is invalid, expired, revoked or was issued to another client."
+
+
+class RefreshTokenGrant(Grant):
+    grant_type = GrantType.REFRESH_TOKEN
+
+    def issue(self) -> dict[str, Any]:
+        presented = self.request.require("refresh_token")
+        token = (
+            RefreshToken.objects.select_related("user")
+            .filter(token_digest=crypto.digest(presented))
+            .first()
+        )
+        if token is None or token.application_id != self.client.pk:
+            raise InvalidGrant(INVALID_REFRESH)
+        if token.used_at is not None:
+            self._reused(token)
+        now = timezone.now()
+        # Idle and absolute lifetimes are enforced here, not only by clean-up (SECURITY.md 10).
+        if token.revoked_at is not None or token.expires_at <= now or token.family_expires_at <= now:
+            raise InvalidGrant(INVALID_REFRESH)
+        if token.user is not None and not token.user.is_active:
+            raise InvalidGrant(INVALID_REFRESH)
+        scope = self._narrowed_scope(token)
+        with transaction.atomic():
+            live = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True, revoked_at__isnull=True)
+            won = live.update(used_at=now)
+            if won:
+                rotated = issue_refresh_token(application=self.client, user=token.user, scope=token.scope,
+                                              parent=token)
+                access = issue_access_token(
+                    application=self.client,
+                    scope=scope,
+                    grant_type=self.grant_type,
+                    user=token.user,
+                    refresh_token=rotated.record,
+                )
+                audit.record(
+                    audit.REFRESH_TOKEN_ROTATED,
+                    context=self.request.context,
+                    application=self.client,
+                    user=token.user,
+                    family_id=str(token.family_id),
+                    jti=access.record.jti,
+                    scope=access.record.scope,
+                )
+        if not won:
+            self._reused(token)
+        return token_response_body(access, refresh_token=rotated.token, scope=scope)
+
+    def _narrowed_scope(self, token: RefreshToken) -> list[str]:
+        """RFC 6749 §6: a refresh may ask for less than was granted, never more."""
+        granted = parse_scope(token.scope)
+        try:
+            requested = parse_scope(self.request.params.get("scope"))
+        except ValueError as exc:
+            raise InvalidScope(f"Malformed scope: {exc}.") from exc
+        if not requested:
+            return granted
+        wider = [s for s in requested if s not in granted]
+        if wider:
+            raise InvalidScope(f"A refresh cannot add scope: {' '.join(wider)}.")
+        return requested
+
+    def _reused(self, token: RefreshToken) -> None:
+        """A rotated token came back: someone holds a copy. Revoke the whole family."""
+        with transaction.atomic():
+            revoked = revoke_refresh_family(token.family_id)
+            audit.record(
+                audit.REFRESH_TOKEN_REUSED,
+                context=self.request.context,
+                application=self.client,
+                user=token.user,
+                family_id=str(token.family_id),
+                revoked_refresh_tokens=revoked,
+            )
+        raise InvalidGrant(INVALID_REFRESH)

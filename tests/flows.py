@@ -1,0 +1,68 @@
+"""Helpers that drive the user-facing flows through the Django test client."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from oauth_provider.crypto import pkce_s256
+
+STATE = "xyz-state"
+VERIFIER = "v" * 10 + secrets.token_urlsafe(40)
+
+
+def authorize_params(application, **overrides) -> dict:
+    params = {
+        "response_type": "code",
+        "client_id": application.client_id,
+        "redirect_uri": application.redirect_uri_list[0],
+        "scope": "read",
+        "state": STATE,
+        "code_challenge": pkce_s256(VERIFIER),
+        "code_challenge_method": "S256",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def authorize_url(application, **overrides) -> str:
+    return "/oauth/authorize/?" + urlencode(authorize_params(application, **overrides))
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def fragment_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).fragment).items()}
+
+
+def obtain_code(client, application, **overrides) -> str:
+    """Log-in already done on ``client``; consent with Allow and return the code."""
+    response = client.post(authorize_url(application, **overrides), {"decision": "allow"})
+    assert response.status_code == 303, response.content
+    return query_of(response["Location"])["code"]
+
+
+def token_request(client, application, data: dict, **extra):
+    """POST to the token endpoint, authenticating confidential clients with HTTP Basic."""
+    from .conftest import basic_auth
+
+    headers = dict(extra)
+    if application.is_confidential:
+        headers["HTTP_AUTHORIZATION"] = basic_auth(application.client_id, application.secret)
+    else:
+        data = {"client_id": application.client_id, **data}
+    form = "application/x-www-form-urlencoded"
+    return client.post("/oauth/token/", data=urlencode(data), content_type=form, **headers)
+
+
+def redeem(client, application, code: str, **overrides):
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": (application.redirect_uri_list or [None])[0],
+        "code_verifier": VERIFIER,
+    }
+    data.update(overrides)
+    return token_request(client, application, {k: v for k, v in data.items() if v is not None})
