@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
         "refresh_token": "oauth_provider.grants.refresh_token.RefreshTokenGrant",
         # Usable only by clients whose grant_types include "password" (a deploy check warns).
         "password": "oauth_provider.grants.password.PasswordGrant",
+        # RFC 8628 §3.4; also publishes the device authorization endpoint in the metadata.
+        "urn:ietf:params:oauth:grant-type:device_code": "oauth_provider.grants.device_code.DeviceCodeGrant",
     },
     # Remember a user's consent per client, so the consent page is shown again only for new scopes.
     "REMEMBER_CONSENT": True,
@@ -61,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     # Password grant guessing limit: failures per username within the window (seconds) before 429.
     "PASSWORD_GRANT_MAX_FAILURES": 5,
     "PASSWORD_GRANT_FAILURE_WINDOW": 300,
+    # Wrong user codes on the device verification page (RFC 8628 §5.1): entries allowed per user and per
+    # source address within the window (seconds) before the page answers 429.
+    "DEVICE_USER_CODE_MAX_FAILURES": 5,
+    "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS": 20,
+    "DEVICE_USER_CODE_FAILURE_WINDOW": 900,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.

@@ -55,23 +55,26 @@ class Grant(ABC):
         """Validate the request and return the token response body."""
 
     def requested_scope(self) -> list[str]:
-        """The scope to grant a client acting for itself: what it asked for if allowed, else its default.
+        """The scope to grant a client acting for itself (see ``client_requested_scope``)."""
+        return client_requested_scope(self.client, self.request.params.get("scope"))
 
-        RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
-        """
-        try:
-            requested = parse_scope(self.request.params.get("scope"))
-        except ValueError as exc:
-            raise InvalidScope(f"Malformed scope: {exc}.") from exc
-        allowed = self.client.allowed_scope_list
+
+def client_requested_scope(client: Application, raw_scope: str | None) -> list[str]:
+    """What a client asked for if allowed, else its default (token and device endpoints).
+
+    RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
+    """
+    try:
+        requested = parse_scope(raw_scope)
+    except ValueError as exc:
+        raise InvalidScope(f"Malformed scope: {exc}.") from exc
+    allowed = client.allowed_scope_list
+    if not requested:
+        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
         if not requested:
-            requested = self.client.default_scope_list or [
-                s for s in oauth_settings.DEFAULT_SCOPES if s in allowed
-            ]
-            if not requested:
-                raise InvalidScope("No scope was requested and the client has no default scope.")
-            return requested
-        outside = [s for s in requested if s not in allowed]
-        if outside:
-            raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
+            raise InvalidScope("No scope was requested and the client has no default scope.")
         return requested
+    outside = [s for s in requested if s not in allowed]
+    if outside:
+        raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
+    return requested
