@@ -45,8 +45,10 @@ class DeviceAuthorizationView(OAuthAPIView):
     def post(self, request, *args, **kwargs):
         if "client_secret" in request.query_params:
             raise InvalidRequest("client_secret must be sent in the request body, not the URL.")
+        # A confidential client asking for its default scope may send no body at all.
+        empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
         authorization = authorize_device(
-            self.form_params(request),
+            {} if empty else self.form_params(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
         )
