@@ -27,6 +27,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists.
+
+    Started earlier, it sees SQLite's ``:memory:`` name and shares the test thread's connection, which
+    its request-finished handler then closes under the test thread (a crash once the name is a file).
+    """
+    return live_server
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Signing keys cached by one test must not leak into the next (its rows are rolled back)."""
