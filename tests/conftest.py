@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from oauth_provider.keys import clear_key_cache
+from oauth_provider.resource.validator import reset_validator
 
 from .factories import ApplicationFactory
 
@@ -31,8 +32,10 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_key_cache():
     """Signing keys cached by one test must not leak into the next (its rows are rolled back)."""
     clear_key_cache()
+    reset_validator()
     yield
     clear_key_cache()
+    reset_validator()
 
 
 @pytest.fixture
