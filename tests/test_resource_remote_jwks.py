@@ -238,5 +238,5 @@ def test_remote_mode_makes_no_database_query(jwks_server, signer, django_assert_
     tokens = [make() for _ in range(3)]
     remote_settings = oauth_settings_with(RESOURCE_JWKS_URL=f"{jwks_server.url}/jwks")
     with override_settings(OAUTH_PROVIDER=remote_settings), django_assert_num_queries(0):
-            for value in tokens:
-                get_validator().validate(value)
+        for value in tokens:
+            get_validator().validate(value)
