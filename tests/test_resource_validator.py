@@ -3,6 +3,9 @@
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -373,3 +376,18 @@ def test_revocation_check_looks_in_the_cache_not_the_database(django_assert_num_
         get_validator().validate(token())
         with django_assert_num_queries(0):
             get_validator().validate(token())
+
+
+def test_resource_package_never_imports_views_or_grants():
+    """A separate resource server installs only the resource side (ARCHITECTURE.md)."""
+    code = (
+        "import django, sys; django.setup(); "
+        "import oauth_provider.resource.middleware, oauth_provider.resource.authentication, "
+        "oauth_provider.resource.permissions, oauth_provider.resource.decorators; "
+        "bad = [m for m in sys.modules if m.startswith(('oauth_provider.views', 'oauth_provider.grants'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example_project.settings_resource_server"}
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

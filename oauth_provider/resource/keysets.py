@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,7 +65,7 @@ def parse_jwks(document: Any) -> dict[str, PyJWK]:
     return keys
 
 
-class CachedKeySet:
+class CachedKeySet(ABC):
     """A ``kid -> PyJWK`` dict reloaded by ``_load`` after its lifetime or on an unknown ``kid``.
 
     Thread-safe: readers take no lock on the hot path; one lock serialises reloads so that
@@ -82,9 +83,9 @@ class CachedKeySet:
         self._expires_at = float("-inf")
         self._last_attempt: float | None = None
 
+    @abstractmethod
     def _load(self) -> tuple[dict[str, PyJWK], float]:
         """The current keys and how many seconds they may be kept."""
-        raise ImproperlyConfigured(f"{type(self).__name__} must implement _load()")
 
     def get(self, kid: str) -> PyJWK | None:
         """The key named ``kid``, or None when the source does not publish it."""

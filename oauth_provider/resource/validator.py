@@ -150,6 +150,7 @@ class TokenValidator:
         claims = self._decode(token, key, algorithm)
         info = self._info(claims)
         if self.check_revocation:
+            # Imported here: the revocation module needs the models, this module does not.
             from ..revocation import is_jti_revoked
 
             if is_jti_revoked(info.jti):
