@@ -5,7 +5,8 @@
 It asks the server for a device code, shows the verification URL and the user code (and a QR code
 when the small pure-Python ``qrcode`` package happens to be installed), polls the token endpoint at
 the interval the server asked for (slower after each ``slow_down``), and prints the access token's
-claims once a user approves. It stops on denial, and at the latest when the code expires.
+claims once a user approves, then calls the example site's API (``/api/me``) with the token. It
+stops on denial, and at the latest when the code expires.
 
 Standard library only, so it runs anywhere Python does; the functions are importable, and the
 sleep and clock are parameters, so tests drive the real polling logic without waiting.
@@ -200,9 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="the issuer (default: %(default)s)")
     parser.add_argument("--client-id", default="demo-device", help="a public client allowed the device grant")
     parser.add_argument("--scope", default="", help="space-separated scopes (default: the client's default)")
-    parser.add_argument("--api-url", default="", help="a protected API to call with the token, if any")
+    parser.add_argument("--api-url", help="a protected API to call with the token (default: BASE_URL/api/me; "
+                                          "'' to call none)")
     args = parser.parse_args(argv)
-    return run(args.base_url.rstrip("/"), args.client_id, args.scope, args.api_url)
+    base_url = args.base_url.rstrip("/")
+    api_url = f"{base_url}/api/me" if args.api_url is None else args.api_url
+    return run(base_url, args.client_id, args.scope, api_url)
 
 
 if __name__ == "__main__":

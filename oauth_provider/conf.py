@@ -78,6 +78,27 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_ENABLED": True,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
+    # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---
+    # The `aud` an API accepts; None means ACCESS_TOKEN_AUDIENCE (or the issuer), what this server issues.
+    "RESOURCE_AUDIENCE": None,
+    # The `iss` an API accepts; None means ISSUER.
+    "RESOURCE_ISSUER": None,
+    # JWS algorithms accepted (RFC 8725 §3.1): never taken from the token; none and HMAC are refused.
+    "RESOURCE_ALGORITHMS": ["RS256", "ES256", "EdDSA"],
+    # Clock skew tolerated on exp, nbf and iat, in seconds.
+    "RESOURCE_LEEWAY": 30,
+    # JWK Set URL of a remote authorization server; None verifies with this project's SigningKey table.
+    "RESOURCE_JWKS_URL": None,
+    # Seconds verification keys are kept (remote: when the JWKS response has no Cache-Control max-age).
+    "RESOURCE_JWKS_CACHE_SECONDS": 300,
+    # Least seconds between two key reloads caused by an unknown `kid` (no fetch storm from forged kids).
+    "RESOURCE_JWKS_MIN_REFETCH_SECONDS": 30,
+    # Seconds to wait for the remote JWKS before giving up.
+    "RESOURCE_JWKS_TIMEOUT": 5,
+    # Also refuse revoked tokens (a cache look-up by jti in REVOCATION_CACHE; never a database query).
+    "RESOURCE_CHECK_REVOCATION": False,
+    # The realm of WWW-Authenticate challenges (RFC 6750 §3).
+    "RESOURCE_REALM": "api",
 }
 
 # Keys whose values are dotted import paths, resolved on first access.

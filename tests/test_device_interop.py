@@ -192,3 +192,17 @@ def test_device_client_reports_an_unknown_client(live_issuer, db):
 def test_device_client_refuses_non_http_urls():
     with pytest.raises(device_client.DeviceFlowError):
         device_client.discover("file:///etc")
+
+
+def test_device_client_calls_the_demo_api_with_its_token(live_issuer, device_app, browser):
+    def on_sleep(n):
+        decide(browser, pending_code().user_code)
+
+    fake = FakeTime(on_sleep)
+    out = io.StringIO()
+    status = device_client.run(live_issuer, device_app.client_id, "read", f"{live_issuer}/api/me",
+                               sleep=fake.sleep, clock=fake.clock, out=out)
+    output = out.getvalue()
+    assert status == 0, output
+    assert f"GET {live_issuer}/api/me -> 200" in output
+    assert f'"username": "{DeviceCode.objects.get().user.username}"' in output
