@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 from .. import audit
 from ..conf import oauth_settings
 from ..errors import InvalidRequest, InvalidScope, UnauthorizedClient
-from ..models import Application, ClientType
+from ..models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
 from ..scopes import parse_scope
+from ..tokens import issue_access_token, issue_refresh_token, token_response_body
 
 
 @dataclass
@@ -53,6 +54,53 @@ class Grant(ABC):
     @abstractmethod
     def issue(self) -> dict[str, Any]:
         """Validate the request and return the token response body."""
+
+    def may_refresh(self) -> bool:
+        """A refresh token goes to clients allowed the refresh_token grant, when the server serves it."""
+        served = GrantType.REFRESH_TOKEN in oauth_settings.GRANT_TYPES
+        return served and self.client.allows_grant(GrantType.REFRESH_TOKEN)
+
+    def issue_tokens(
+        self,
+        *,
+        scope: list[str],
+        user: Any = None,
+        with_refresh: bool = False,
+        parent: RefreshToken | None = None,
+        authorization_code: AuthorizationCode | None = None,
+        event: str = audit.TOKEN_ISSUED,
+        **details: Any,
+    ) -> dict[str, Any]:
+        """Issue an access token (and a refresh token when asked), audit it, return the response body.
+
+        Call it inside the grant's transaction, so a failure leaves no half-issued tokens.
+        ``parent`` makes the refresh token the rotation of that one (same family and scope).
+        """
+        refresh = None
+        if with_refresh:
+            refresh = issue_refresh_token(
+                application=self.client, user=user, scope=scope, parent=parent,
+                authorization_code=authorization_code,
+            )
+        access = issue_access_token(
+            application=self.client,
+            scope=scope,
+            grant_type=self.grant_type,
+            user=user,
+            refresh_token=refresh.record if refresh else None,
+            authorization_code=authorization_code,
+        )
+        audit.record(
+            event,
+            context=self.request.context,
+            application=self.client,
+            user=user,
+            grant_type=self.grant_type,
+            jti=access.record.jti,
+            scope=access.record.scope,
+            **details,
+        )
+        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
 
     def requested_scope(self) -> list[str]:
         """The scope to grant a client acting for itself (see ``client_requested_scope``)."""

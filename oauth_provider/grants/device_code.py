@@ -16,12 +16,10 @@ from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from .. import audit, crypto
+from .. import crypto
 from ..errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, SlowDown
 from ..models import DeviceCode, DeviceCodeStatus, GrantType
 from ..scopes import parse_scope
-from ..tokens import issue_access_token, issue_refresh_token, token_response_body
-from .authorization_code import refresh_tokens_enabled_for
 from .base import Grant
 
 # One message for unknown, used and other clients' codes: the client learns nothing about which.
@@ -86,26 +84,9 @@ class DeviceCodeGrant(Grant):
             approved = DeviceCode.objects.filter(pk=code.pk, status=DeviceCodeStatus.APPROVED)
             won = approved.update(status=DeviceCodeStatus.CONSUMED)
             if won:
-                refresh = None
-                if refresh_tokens_enabled_for(self.client):
-                    refresh = issue_refresh_token(application=self.client, user=code.user, scope=scope)
-                access = issue_access_token(
-                    application=self.client,
-                    scope=scope,
-                    grant_type=self.grant_type,
-                    user=code.user,
-                    refresh_token=refresh.record if refresh else None,
-                )
-                audit.record(
-                    audit.TOKEN_ISSUED,
-                    context=self.request.context,
-                    application=self.client,
-                    user=code.user,
-                    grant_type=self.grant_type,
-                    device_code_id=code.pk,
-                    jti=access.record.jti,
-                    scope=access.record.scope,
+                body = self.issue_tokens(
+                    scope=scope, user=code.user, with_refresh=self.may_refresh(), device_code_id=code.pk
                 )
         if not won:
             raise InvalidGrant(INVALID_DEVICE_CODE)
-        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        return body
