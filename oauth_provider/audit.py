@@ -28,6 +28,15 @@ CODE_REPLAYED = "authorization_code_replayed"
 REFRESH_TOKEN_ROTATED = "refresh_token_rotated"
 REFRESH_TOKEN_REUSED = "refresh_token_reused"
 PASSWORD_GRANT_FAILED = "password_grant_failed"
+TOKEN_REVOKED = "token_revoked"
+CLIENT_REGISTERED = "client_registered"
+CLIENT_CONFIGURATION_READ = "client_configuration_read"
+CLIENT_UPDATED = "client_updated"
+CLIENT_DELETED = "client_deleted"
+REGISTRATION_REFUSED = "client_registration_refused"
+INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created"
+SIGNING_KEY_DELETED = "signing_key_deleted"
+CLEANUP_RUN = "cleanup_run"
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,14 @@ def server_metadata() -> dict[str, Any]:
         "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": auth_methods,
     }
+    revocation_endpoint = endpoint_url("revoke")
+    if revocation_endpoint is not None:
+        document["revocation_endpoint"] = revocation_endpoint  # RFC 8414 §2, RFC 7009
+        document["revocation_endpoint_auth_methods_supported"] = auth_methods
+    introspection_endpoint = endpoint_url("introspect")
+    if introspection_endpoint is not None:
+        document["introspection_endpoint"] = introspection_endpoint  # RFC 7662: confidential clients only
+        document["introspection_endpoint_auth_methods_supported"] = list(CONFIDENTIAL_METHODS)
     if "code" in response_types:
         # plain is a per-client legacy opt-in and is not advertised (RFC 9700 §2.1.1).
         document["code_challenge_methods_supported"] = ["S256"]

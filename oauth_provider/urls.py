@@ -3,7 +3,9 @@
 from django.urls import path
 
 from .views.authorize import authorize_view, consent_list_view, consent_revoke_view
+from .views.introspect import IntrospectionView
 from .views.metadata import jwks_view
+from .views.revoke import RevocationView
 from .views.token import TokenView
 
 app_name = "oauth_provider"
@@ -12,6 +14,8 @@ urlpatterns = [
     path("authorize/", authorize_view, name="authorize"),
     path("token/", TokenView.as_view(), name="token"),
     path("jwks/", jwks_view, name="jwks"),
+    path("revoke/", RevocationView.as_view(), name="revoke"),
+    path("introspect/", IntrospectionView.as_view(), name="introspect"),
     path("consents/", consent_list_view, name="consents"),
     path("consents/<int:consent_id>/revoke/", consent_revoke_view, name="consent_revoke"),
 ]
