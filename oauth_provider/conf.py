@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_ENCRYPTION_KEYS": [],
     # Seconds a process keeps the signing keys and the JWKS document before reading them again.
     "SIGNING_KEY_CACHE_SECONDS": 60,
+    # Seconds a retired signing key stays published beyond the longest access-token lifetime.
+    "RETIRED_KEY_MARGIN": 300,
     # max-age of the JWKS and metadata responses.
     "JWKS_MAX_AGE": 300,
     # Scopes the server knows: name -> human description shown on the consent page.
@@ -69,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "REVOCATION_CACHE": "default",
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
+    # Days oauth_cleanup keeps audit events; None keeps them for ever.
+    "AUDIT_RETENTION_DAYS": 365,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
 }
