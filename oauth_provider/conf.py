@@ -69,6 +69,11 @@ DEFAULTS: dict[str, Any] = {
     "CORS_MAX_AGE": 600,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
+    # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
+    # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
+    "REGISTRATION_MODE": "closed",
+    # Scopes a registered client may ask for; None means every scope in SCOPES.
+    "REGISTRATION_SCOPES": None,
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
     # Days oauth_cleanup keeps audit events; None keeps them for ever.

@@ -56,6 +56,8 @@ def server_metadata() -> dict[str, Any]:
     if introspection_endpoint is not None:
         document["introspection_endpoint"] = introspection_endpoint  # RFC 7662: confidential clients only
         document["introspection_endpoint_auth_methods_supported"] = list(CONFIDENTIAL_METHODS)
+    if oauth_settings.REGISTRATION_MODE != "closed":
+        document["registration_endpoint"] = endpoint_url("register")  # RFC 7591 §3, RFC 8414 §2
     if "code" in response_types:
         # plain is a per-client legacy opt-in and is not advertised (RFC 9700 §2.1.1).
         document["code_challenge_methods_supported"] = ["S256"]
