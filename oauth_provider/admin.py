@@ -47,6 +47,8 @@ class ApplicationForm(forms.ModelForm):
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
+            "is_resource_server",
+            "resource_audiences",
             "owner",
             "is_active",
         ]

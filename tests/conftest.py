@@ -78,3 +78,11 @@ def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists. Started earlier (a
+    file of live-server tests run alone), it still sees SQLite's ``:memory:`` name and shares the test
+    thread's connection with its own threads, which crashes the interpreter."""
+    return live_server

@@ -68,3 +68,22 @@ def test_metadata_with_lifecycle_endpoints_passes_authlibs_validation(live_issue
     document.validate_revocation_endpoint_auth_methods_supported()
     document.validate_introspection_endpoint()
     document.validate_introspection_endpoint_auth_methods_supported()
+
+
+def test_registered_client_fetches_a_token_with_authlib(live_issuer, settings):
+    import requests
+    from authlib.integrations.requests_client import OAuth2Session
+
+    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "REGISTRATION_MODE": "open"}):
+        endpoints = metadata(live_issuer)
+        registration = requests.post(endpoints["registration_endpoint"], timeout=10, headers={"Connection": "close"},
+                                     json={"client_name": "Batch", "grant_types": ["client_credentials"]})
+        assert registration.status_code == 201
+        info = registration.json()
+        with OAuth2Session(info["client_id"], info["client_secret"], scope="read") as session:
+            token = session.fetch_token(endpoints["token_endpoint"], grant_type="client_credentials")
+        assert token["scope"] == "read"
+        deleted = requests.delete(info["registration_client_uri"], timeout=10,
+                                  headers={"Authorization": f"Bearer {info['registration_access_token']}",
+                                           "Connection": "close"})
+        assert deleted.status_code == 204
