@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from . import audit
 from .conf import oauth_settings
-from .keys import clear_key_cache, create_signing_key, get_signing_key
+from .keys import SigningKeyError, clear_key_cache, create_signing_key, get_signing_key
 from .models import Application, KeyState, SigningKey
 
 
@@ -35,9 +35,44 @@ class Promotion:
 
 
 def _lock_active_key(algorithm: str) -> SigningKey:
-    """The active key of ``algorithm``, locked so that concurrent rotations run one after another."""
+    """The active key of ``algorithm``, locked so that concurrent rotations run one after another.
+
+    A rotation that waited for the lock finds the row it waited for no longer active (PostgreSQL
+    re-checks the condition after the wait); it then reads the new active key and locks that.
+    """
     get_signing_key(algorithm)  # creates the first key on first need
-    return SigningKey.objects.select_for_update().get(state=KeyState.ACTIVE, algorithm=algorithm)
+    for _ in range(10):
+        key = SigningKey.objects.select_for_update().filter(state=KeyState.ACTIVE, algorithm=algorithm).first()
+        if key is not None:
+            return key
+    raise SigningKeyError(f"the active {algorithm} key kept changing during the rotation; run it again")
+
+
+def _staged_key(algorithm: str) -> SigningKey | None:
+    return SigningKey.objects.filter(state=KeyState.NEXT, algorithm=algorithm).order_by("created_at").first()
+
+
+def _stage_locked(algorithm: str, source: str) -> tuple[SigningKey, bool]:
+    staged = _staged_key(algorithm)
+    if staged is not None:
+        return staged, False
+    key = create_signing_key(algorithm, state=KeyState.NEXT)
+    audit.record(audit.SIGNING_KEY_CREATED, kid=key.kid, algorithm=algorithm, state=KeyState.NEXT, source=source)
+    return key, True
+
+
+def _promote_locked(current: SigningKey, staged: SigningKey, source: str) -> Promotion:
+    now = timezone.now()
+    # Retire first: the constraint never sees two active keys.
+    SigningKey.objects.filter(pk=current.pk).update(state=KeyState.RETIRED, retired_at=now)
+    SigningKey.objects.filter(pk=staged.pk).update(state=KeyState.ACTIVE, activated_at=now)
+    audit.record(audit.SIGNING_KEY_ROTATED, kid=staged.kid, retired_kid=current.kid, algorithm=staged.algorithm,
+                 source=source)
+    # update() sends no post_save: drop this process's cached key explicitly.
+    transaction.on_commit(clear_key_cache)
+    current.refresh_from_db()
+    staged.refresh_from_db()
+    return Promotion(active=staged, retired=current)
 
 
 def stage_next_key(algorithm: str | None = None, *, source: str = "command") -> tuple[SigningKey, bool]:
@@ -45,12 +80,7 @@ def stage_next_key(algorithm: str | None = None, *, source: str = "command") -> 
     algorithm = algorithm or oauth_settings.SIGNING_ALGORITHM
     with transaction.atomic():
         _lock_active_key(algorithm)
-        staged = SigningKey.objects.filter(state=KeyState.NEXT, algorithm=algorithm).order_by("created_at").first()
-        if staged is not None:
-            return staged, False
-        key = create_signing_key(algorithm, state=KeyState.NEXT)
-        audit.record(audit.SIGNING_KEY_CREATED, kid=key.kid, algorithm=algorithm, state=KeyState.NEXT, source=source)
-    return key, True
+        return _stage_locked(algorithm, source)
 
 
 def promote_next_key(algorithm: str | None = None, *, source: str = "command") -> Promotion | None:
@@ -58,28 +88,19 @@ def promote_next_key(algorithm: str | None = None, *, source: str = "command") -
     algorithm = algorithm or oauth_settings.SIGNING_ALGORITHM
     with transaction.atomic():
         current = _lock_active_key(algorithm)
-        staged = SigningKey.objects.filter(state=KeyState.NEXT, algorithm=algorithm).order_by("created_at").first()
+        staged = _staged_key(algorithm)
         if staged is None:
             return None
-        now = timezone.now()
-        # Retire first: the constraint never sees two active keys.
-        SigningKey.objects.filter(pk=current.pk).update(state=KeyState.RETIRED, retired_at=now)
-        SigningKey.objects.filter(pk=staged.pk).update(state=KeyState.ACTIVE, activated_at=now)
-        audit.record(audit.SIGNING_KEY_ROTATED, kid=staged.kid, retired_kid=current.kid, algorithm=algorithm,
-                     source=source)
-        # update() sends no post_save: drop this process's cached key explicitly.
-        transaction.on_commit(clear_key_cache)
-    current.refresh_from_db()
-    staged.refresh_from_db()
-    return Promotion(active=staged, retired=current)
+        return _promote_locked(current, staged, source)
 
 
 def rotate_signing_key(algorithm: str | None = None, *, source: str = "command") -> Promotion:
-    """Stage a key (or reuse the staged one) and promote it."""
-    stage_next_key(algorithm, source=source)
-    promotion = promote_next_key(algorithm, source=source)
-    assert promotion is not None  # a key was staged just above, under the same lock order
-    return promotion
+    """Stage a key (or take the staged one) and promote it, in one transaction under the lock."""
+    algorithm = algorithm or oauth_settings.SIGNING_ALGORITHM
+    with transaction.atomic():
+        current = _lock_active_key(algorithm)
+        staged, _ = _stage_locked(algorithm, source)
+        return _promote_locked(current, staged, source)
 
 
 def longest_access_token_lifetime() -> int:
