@@ -508,3 +508,7 @@ def test_delete_with_a_wrong_token_is_401_and_keeps_the_client(client, open_regi
 def test_post_to_the_configuration_endpoint_is_405(client, open_registration):
     info = registered(client)
     assert client.post(configuration_path(info)).status_code == 405
+
+
+def test_initial_access_token_registration_is_advertised(client, token_registration):
+    assert "registration_endpoint" in client.get("/.well-known/oauth-authorization-server").json()

@@ -246,3 +246,10 @@ def test_metadata_advertises_the_revocation_endpoint(client):
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["revocation_endpoint"] == "http://testserver/oauth/revoke/"
     assert "none" in document["revocation_endpoint_auth_methods_supported"]
+
+
+def test_revocation_query_budget(client, application, django_assert_num_queries):
+    token = client_credentials_token(client, application)
+    # client, signing key, access token; savepoint, live rows, update, audit row, release
+    with django_assert_num_queries(8):
+        assert revoke(client, application, token).status_code == 200
