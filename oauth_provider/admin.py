@@ -21,6 +21,7 @@ from .models import (
     Consent,
     DeviceCode,
     GrantType,
+    InitialAccessToken,
     RefreshToken,
     SigningKey,
 )
@@ -47,6 +48,8 @@ class ApplicationForm(forms.ModelForm):
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
+            "is_resource_server",
+            "resource_audiences",
             "owner",
             "is_active",
         ]
@@ -191,3 +194,68 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("client_id", "event")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
+
+
+NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE = "_oauth_provider_new_initial_access_token"
+
+
+def _in_a_week():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=7)
+
+
+class InitialAccessTokenForm(forms.ModelForm):
+    expires_at = forms.DateTimeField(initial=_in_a_week)
+
+    class Meta:
+        model = InitialAccessToken
+        fields = ["description", "expires_at", "max_uses"]
+
+
+@admin.register(InitialAccessToken)
+class InitialAccessTokenAdmin(admin.ModelAdmin):
+    """Tokens that allow dynamic client registration (REGISTRATION_MODE "initial_access_token").
+
+    The token is generated on creation and shown once; afterwards only its digest exists, so a
+    lost token is replaced, not recovered. Existing rows can only have their expiry shortened.
+    """
+
+    form = InitialAccessTokenForm
+    list_display = ("pk", "description", "created_by", "created_at", "expires_at", "uses", "max_uses")
+    readonly_fields = ("created_by", "created_at", "uses")
+    list_select_related = ("created_by",)
+
+    def save_model(self, request, obj: InitialAccessToken, form, change: bool) -> None:
+        token = None
+        if not change:
+            token = obj.generate_token()
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if token is not None:
+            audit.record(audit.INITIAL_ACCESS_TOKEN_CREATED, user=request.user, initial_access_token_id=obj.pk,
+                         max_uses=obj.max_uses, source="admin")
+            setattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, token)
+
+    def response_add(self, request, obj: InitialAccessToken, post_url_continue=None):
+        from .discovery import endpoint_url
+
+        token = getattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/oauth_provider/initialaccesstoken/token_once.html",
+            {
+                **admin.site.each_context(request),
+                "title": "Initial access token created: copy it now",
+                "initial_access_token": obj,
+                "token": token,
+                "registration_endpoint": endpoint_url("register"),
+                "opts": InitialAccessToken._meta,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response

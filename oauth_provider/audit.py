@@ -32,6 +32,15 @@ DEVICE_CODE_ISSUED = "device_code_issued"
 DEVICE_CODE_APPROVED = "device_code_approved"
 DEVICE_CODE_DENIED = "device_code_denied"
 DEVICE_USER_CODE_RATE_LIMITED = "device_user_code_rate_limited"
+TOKEN_REVOKED = "token_revoked"
+CLIENT_REGISTERED = "client_registered"
+CLIENT_CONFIGURATION_READ = "client_configuration_read"
+CLIENT_UPDATED = "client_updated"
+CLIENT_DELETED = "client_deleted"
+REGISTRATION_REFUSED = "client_registration_refused"
+INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created"
+SIGNING_KEY_DELETED = "signing_key_deleted"
+CLEANUP_RUN = "cleanup_run"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_ENCRYPTION_KEYS": [],
     # Seconds a process keeps the signing keys and the JWKS document before reading them again.
     "SIGNING_KEY_CACHE_SECONDS": 60,
+    # Seconds a retired signing key stays published beyond the longest access-token lifetime.
+    "RETIRED_KEY_MARGIN": 300,
     # max-age of the JWKS and metadata responses.
     "JWKS_MAX_AGE": 300,
     # Scopes the server knows: name -> human description shown on the consent page.
@@ -74,8 +76,15 @@ DEFAULTS: dict[str, Any] = {
     "CORS_MAX_AGE": 600,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
+    # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
+    # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
+    "REGISTRATION_MODE": "closed",
+    # Scopes a registered client may ask for; None means every scope in SCOPES.
+    "REGISTRATION_SCOPES": None,
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
+    # Days oauth_cleanup keeps audit events; None keeps them for ever.
+    "AUDIT_RETENTION_DAYS": 365,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
     # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---

@@ -37,6 +37,7 @@ def live_server(django_db_setup, live_server):
     """
     return live_server
 
+
 # Key pairs generated so far in this test session, per algorithm. RSA generation costs up to a
 # second; tests reuse pairs across tests (each test's rows are rolled back) but never within one.
 _KEY_POOL: dict[str, list] = {}
@@ -115,3 +116,4 @@ def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)
     return client
+

@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .clients import Application, ClientType, Consent, GrantType
 from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from .keys import KeyState, SigningKey
+from .registration import InitialAccessToken
 from .tokens import AccessToken, RefreshToken
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "DeviceCode",
     "DeviceCodeStatus",
     "GrantType",
+    "InitialAccessToken",
     "KeyState",
     "RefreshToken",
     "SigningKey",
