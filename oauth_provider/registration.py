@@ -28,8 +28,8 @@ from . import audit, crypto
 from .client_metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from .conf import oauth_settings
 from .errors import AccessDenied, InvalidClientMetadata, InvalidToken
-from .models import AccessToken, Application, InitialAccessToken, RefreshToken
-from .revocation import revoke_access_tokens, revoke_refresh_family
+from .models import Application, InitialAccessToken
+from .revocation import revoke_client_tokens
 
 CLOSED, INITIAL_ACCESS_TOKEN, OPEN = "closed", "initial_access_token", "open"
 REGISTRATION_MODES = (CLOSED, INITIAL_ACCESS_TOKEN, OPEN)
@@ -196,11 +196,7 @@ def delete_client(client_id: str, *, authorization: str = "",
     """RFC 7592 §2.3: revoke everything issued to the client, then delete it."""
     application, _ = authenticate_registration(client_id, authorization, context)
     with transaction.atomic():
-        families = set(RefreshToken.objects.filter(application=application, revoked_at__isnull=True)
-                       .values_list("family_id", flat=True))
-        for family_id in families:
-            revoke_refresh_family(family_id)
-        revoked_access = revoke_access_tokens(AccessToken.objects.filter(application=application))
+        revoked_access, revoked_families = revoke_client_tokens(application)
         audit.record(audit.CLIENT_DELETED, context=context, application=application, source="registration",
-                     revoked_access_tokens=revoked_access, revoked_refresh_families=len(families))
+                     revoked_access_tokens=revoked_access, revoked_refresh_families=revoked_families)
         application.delete()

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import pre_delete
 from django.utils import timezone
 
 from .conf import oauth_settings
-from .models import AccessToken, RefreshToken
+from .models import AccessToken, Application, RefreshToken
 
 REVOKED_JTI_PREFIX = "oauth_provider:revoked-jti:"
 
@@ -52,6 +53,31 @@ def revoke_refresh_family(family_id) -> int:
     count = family.filter(revoked_at__isnull=True).update(revoked_at=now)
     revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id=family_id))
     return count
+
+
+def revoke_client_tokens(application: Application) -> tuple[int, int]:
+    """Revoke every live token of a client: (access tokens, refresh-token families) revoked.
+
+    SECURITY.md item 4: deleting or deactivating a client revokes its tokens, so resource servers
+    that check revocation refuse its access tokens at once.
+    """
+    families = set(
+        RefreshToken.objects.filter(application=application, revoked_at__isnull=True).values_list(
+            "family_id", flat=True
+        )
+    )
+    for family_id in families:
+        revoke_refresh_family(family_id)
+    revoked_access = revoke_access_tokens(AccessToken.objects.filter(application=application))
+    return revoked_access, len(families)
+
+
+def _revoke_before_client_delete(sender, instance: Application, **kwargs) -> None:
+    # Deleting the rows alone would leave the JWTs valid wherever they verify without the database.
+    revoke_client_tokens(instance)
+
+
+pre_delete.connect(_revoke_before_client_delete, sender=Application, dispatch_uid="oauth_provider.revoke_on_delete")
 
 
 def is_jti_revoked(jti: str) -> bool:
