@@ -24,7 +24,7 @@ MARGIN = 16
 def render_svg(bars: list[Bar], title: str) -> str:
     """The chart as an SVG document: one horizontal bar per case, scale 0 … max(1, largest ratio)."""
     scale_max = max([1.0, *(b.high or b.ratio for b in bars)])
-    height = MARGIN * 3 + 20 + ROW * len(bars) + 20
+    height = MARGIN * 3 + 20 + ROW * len(bars) + 40
     width = MARGIN * 2 + LABEL_WIDTH + PLOT_WIDTH + 70
 
     def x(value: float) -> float:
@@ -56,6 +56,6 @@ def render_svg(bars: list[Bar], title: str) -> str:
         if tick <= scale_max:
             parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#555">{tick:g}</text>')
     parts.append(f'<text x="{x(0):.1f}" y="{axis_y + 30}" fill="#555">ratio of req/s to the floor '
-                 '(dashed: target; red: below target; whisker: min–max over repetitions)</text>')
+                 '(dashed: target; red: below target; whisker: min-max over repetitions)</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -10,8 +10,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oauth_bench")
 os.environ["DEBUG"] = "false"
 
-from example_project.settings import *  # noqa: E402, F403
-from example_project.settings import DATABASES, OAUTH_PROVIDER  # noqa: E402
+from example_project.settings import *  # noqa: F403
+from example_project.settings import DATABASES, OAUTH_PROVIDER
 
 DEBUG = False
 # "testserver": the orchestrator counts SQL queries per request in process, with Django's test client.
