@@ -57,12 +57,13 @@ def verdict(row: dict) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    header = (f"{'case':38} {'req/s':>8} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} {'non2xx':>6} "
+    width = max([38, *(len(row["title"]) for row in rows)])
+    header = (f"{'case':{width}} {'req/s':>8} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} {'non2xx':>6} "
               f"{'SQL':>5} {'floor':>8} {'ratio':>6} {'range':>11} {'target':>7}  verdict")
     lines = [header, "-" * len(header)]
     for row in rows:
         if row.get("skipped"):
-            lines.append(f"{row['title']:38} skipped: {row['skipped']}")
+            lines.append(f"{row['title']:{width}} skipped: {row['skipped']}")
             continue
         queries = "-" if row.get("queries") is None else str(row["queries"])
         if row.get("transaction_statements"):
@@ -71,7 +72,7 @@ def format_table(rows: list[dict]) -> str:
         spread = f"{row['ratio_min']:.2f}-{row['ratio_max']:.2f}" if row.get("ratio") is not None else ""
         target = f">={row['target_ratio']}" if row.get("target_ratio") is not None else ""
         lines.append(
-            f"{row['title']:38} {row['rps_median']:8.0f} {row['rps_spread_pct']:6.1f}% {row['p50_ms']:7.2f} "
+            f"{row['title']:{width}} {row['rps_median']:8.0f} {row['rps_spread_pct']:6.1f}% {row['p50_ms']:7.2f} "
             f"{row['p99_ms']:7.2f} {row['non_2xx']:6d} {queries:>5} {row.get('floor') or '':>8} {ratio:>6} "
             f"{spread:>11} {target:>7}  {row.get('verdict', '')}"
         )

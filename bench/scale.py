@@ -15,6 +15,7 @@ from django.db import connection
 
 from oauth_provider.models import AccessToken, RefreshToken
 
+from .run import log
 from .server import REPO
 
 BATCH = 100_000
@@ -30,7 +31,7 @@ def _columns(model, **values) -> tuple[str, str]:
 def insert_access_tokens(count: int, *, application_id: int, user_id: int, audience: str, expired: bool,
                          tag: str) -> None:
     expires = ("now() - interval '1 day' - g * interval '1 millisecond'" if expired
-               else "now() + interval '1 hour' + (g % 600) * interval '1 second'")
+               else "now() + interval '1 hour' + mod(g, 600) * interval '1 second'")
     columns, select = _columns(
         AccessToken,
         jti=f"'{tag}-' || g",
@@ -48,7 +49,7 @@ def insert_access_tokens(count: int, *, application_id: int, user_id: int, audie
 
 def insert_refresh_tokens(count: int, *, application_id: int, user_id: int, expired: bool, tag: str) -> None:
     expires = ("now() - interval '1 day' - g * interval '1 millisecond'" if expired
-               else "now() + interval '14 days' - (g % 600) * interval '1 second'")
+               else "now() + interval '14 days' - mod(g, 600) * interval '1 second'")
     columns, select = _columns(
         RefreshToken,
         # 64 hex characters, unique per row: the shape of a SHA-256 digest (no plaintext exists for these).
@@ -91,14 +92,14 @@ def prefill(world, rows: int) -> dict:
     return {"rows_per_table": rows, "seconds": round(time.monotonic() - started, 1)}
 
 
-def run_cleanup(world, rows: int) -> dict:
+def run_cleanup(world, rows: int, command: str = "oauth_cleanup") -> dict:
     """Time ``manage.py oauth_cleanup`` on ``rows`` expired rows; sample its longest transaction."""
     from django.core.management import get_commands
 
     from oauth_provider.conf import oauth_settings
 
-    if "oauth_cleanup" not in get_commands():
-        return {"skipped": "the oauth_cleanup command does not exist on this branch"}
+    if command not in get_commands():
+        return {"skipped": f"the {command} command does not exist on this branch"}
     common = {"application_id": world.web.application.pk, "user_id": world.user.pk}
     access_rows = rows // 2
     insert_access_tokens(access_rows, audience=oauth_settings.access_token_audience, expired=True, tag="expired",
@@ -108,7 +109,7 @@ def run_cleanup(world, rows: int) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PGAPPNAME": CLEANUP_APPLICATION_NAME}
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 (our manage.py)
-        [sys.executable, str(REPO / "manage.py"), "oauth_cleanup"], env=env, stdout=subprocess.PIPE,
+        [sys.executable, str(REPO / "manage.py"), command], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )
     longest = 0.0
@@ -153,10 +154,12 @@ def run_scale(bench, cases, empty_rows: list[dict]) -> dict:
     names = {c.name for c in cases if c.scale}
     names |= {c.floor for c in cases if c.name in names and c.floor}
     scale_cases = [c for c in cases if c.name in names]
+    log(f"inserting {config.scale_rows:,} access tokens and {config.scale_rows:,} refresh tokens")
     result: dict = {"prefill": prefill(bench.world, config.scale_rows)}
+    log(f"inserted in {result['prefill']['seconds']} s")
     ready, skipped = bench.prepare(scale_cases)
     runs = bench.measure(ready)
-    suffix = f" @{config.scale_rows:,} rows"
+    suffix = f" @{config.scale_rows:,}"
     result["cases"] = bench.rows(scale_cases, ready, skipped, runs, suffix=suffix)
     empty = {row["name"]: row for row in empty_rows}
     comparison = []
