@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conf import oauth_settings
+from .models import AuditEvent
 
 logger = logging.getLogger("oauth_provider.audit")
 
@@ -69,8 +70,6 @@ def record(
     **details: Any,
 ) -> None:
     """Write one AuditEvent row (and a log line) unless auditing is turned off."""
-    from .models import AuditEvent
-
     if application is not None and not client_id:
         client_id = application.client_id
     logger.info("%s client_id=%s", event, client_id)

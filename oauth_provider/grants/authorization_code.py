@@ -38,7 +38,8 @@ class AuthorizationCodeGrant(Grant):
         self._check_redirect_uri(code, params.get("redirect_uri"))
         self._check_pkce(code, params.get("code_verifier"))
         scope = parse_scope(code.scope)
-        with transaction.atomic():
+        # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
+        with transaction.atomic(savepoint=False):
             # Single use, enforced by the database: of concurrent redemptions only one updates the row.
             unused = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True)
             won = unused.update(used_at=timezone.now())

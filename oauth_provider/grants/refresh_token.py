@@ -38,7 +38,8 @@ class RefreshTokenGrant(Grant):
         if token.user is not None and not token.user.is_active:
             raise InvalidGrant(INVALID_REFRESH)
         scope = self._narrowed_scope(token)
-        with transaction.atomic():
+        # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
+        with transaction.atomic(savepoint=False):
             live = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True, revoked_at__isnull=True)
             won = live.update(used_at=now)
             if won:
