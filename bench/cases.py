@@ -85,7 +85,7 @@ FLOOR_B = "floor_b"
 
 # The demo API's protected view (example_project/api.py, on the resource-server branch). If its
 # path differs after the merge, change it here; BENCH_PROTECTED_PATH overrides it for one run.
-PROTECTED_PATH = "/api/me/"
+PROTECTED_PATH = "/api/me"
 
 CASES: list[Case] = [
     Case(FLOOR_A, "1. floor A: bare Django JSON view", "GET", "/bench/floor-a/", _nothing),
