@@ -54,5 +54,25 @@ def revoke_refresh_family(family_id) -> int:
     return count
 
 
+def revoke_refresh_families(family_ids) -> int:
+    """Revoke several refresh-token families at once (the admin's revoke action)."""
+    family_ids = list(family_ids)
+    now = timezone.now()
+    count = RefreshToken.objects.filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
+    revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id__in=family_ids))
+    return count
+
+
+def revoke_client_tokens(application) -> tuple[int, int]:
+    """Revoke every live access and refresh token of a client (deactivation, the admin's "revoke all").
+
+    Returns (access tokens revoked, refresh tokens revoked).
+    """
+    now = timezone.now()
+    refresh = RefreshToken.objects.filter(application=application, revoked_at__isnull=True).update(revoked_at=now)
+    access = revoke_access_tokens(AccessToken.objects.filter(application=application))
+    return access, refresh
+
+
 def is_jti_revoked(jti: str) -> bool:
     return bool(revocation_cache().get(revoked_jti_key(jti)))
