@@ -137,24 +137,21 @@ def _grant_of(event: str, grant: str | None) -> str:
 
 
 def activity(start: datetime, end: datetime) -> Activity:
-    """Everything the dashboard shows for [start, end), in six queries."""
+    """Everything the dashboard shows for [start, end), in seven grouped queries."""
     hourly = end - start <= HOURLY_UP_TO
     trunc = TruncHour if hourly else TruncDay
     buckets = bucket_starts(start, end, hourly)
 
-    tokens = _in_range(start, end).filter(event__in=TOKEN_EVENTS)
+    # Two small groupings rather than one by bucket and client: the rows coming back stay few
+    # (buckets by grants, clients by grants) even for a week of hourly buckets and many clients.
+    tokens = (
+        _in_range(start, end).filter(event__in=TOKEN_EVENTS).annotate(grant=KT("details__grant_type"))
+    )
     tokens_by_grant = Series(buckets)
-    for row in (
-        tokens.annotate(bucket=trunc("created_at"), grant=KT("details__grant_type"))
-        .values("bucket", "event", "grant")
-        .annotate(n=Count("pk"))
-    ):
+    for row in tokens.annotate(bucket=trunc("created_at")).values("bucket", "event", "grant").annotate(n=Count("pk")):
         tokens_by_grant.add(_grant_of(row["event"], row["grant"]), row["bucket"], row["n"])
-
     tokens_by_client: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in tokens.annotate(grant=KT("details__grant_type")).values("client_id", "event", "grant").annotate(
-        n=Count("pk")
-    ):
+    for row in tokens.values("client_id", "event", "grant").annotate(n=Count("pk")):
         tokens_by_client[row["client_id"]][_grant_of(row["event"], row["grant"])] += row["n"]
 
     outcomes = Series(buckets)

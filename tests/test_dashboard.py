@@ -174,7 +174,8 @@ def test_needs_attention_panel_lists_the_client(admin_client):
 
 
 def test_dashboard_query_count_is_bounded(admin_client, django_assert_num_queries, seeded):
-    # session, user, tokens by grant, tokens by client, outcomes, bursts, reuse, inactive clients, client names
+    # session, user, tokens by bucket and grant, tokens by client and grant, outcomes, bursts, reuse,
+    # inactive clients tried, client names
     with django_assert_num_queries(9):
         response = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-02-10", "end": "2025-03-10"})
     assert 'id="total-tokens">266<' in response.content.decode()
