@@ -21,6 +21,8 @@ PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta
 # Longest custom range: a bar a day stays readable, and the queries stay bounded.
 MAX_RANGE = timedelta(days=366)
 TOP_CLIENTS = 10
+# Lines of the "needs attention" panel; the rest are counted, and the audit trail has them all.
+ATTENTION_LINES = 25
 
 
 class DateRangeForm(forms.Form):
@@ -72,6 +74,8 @@ def dashboard_context(current: Activity) -> dict:
 
     return {
         "activity": current,
+        "attention": current.attention[:ATTENTION_LINES],
+        "attention_more": max(len(current.attention) - ATTENTION_LINES, 0),
         "totals": {
             "tokens": current.tokens_by_grant.total(),
             "failed_auth": outcomes.total(audit.CLIENT_AUTH_FAILED),
@@ -82,8 +86,9 @@ def dashboard_context(current: Activity) -> dict:
             "device_approved": outcomes.total(DEVICE_APPROVED),
             "device_denied": outcomes.total(DEVICE_DENIED),
         },
+        # Grants sorted by name in both token charts, so that a grant has the same colour in each.
         "tokens_chart": charts.stacked_bars(
-            current.tokens_by_grant.buckets, current.tokens_by_grant.values,
+            current.tokens_by_grant.buckets, dict(sorted(current.tokens_by_grant.values.items())),
             title="Access tokens issued, by grant", hourly=current.hourly,
         ),
         "clients_chart": charts.horizontal_bars(client_rows, title="Access tokens issued, by client and grant"),

@@ -94,7 +94,8 @@ def stacked_bars(
                 f'<rect x="{x:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{height:.1f}" fill="{colour(index)}">'
                 f"<title>{escape(bucket.strftime(label_format))} · {escape(name)}: {count}</title></rect>"
             )
-        if i % label_every == 0:
+        # Sparse labels, none so close to the right edge that it would be cut off.
+        if i % label_every == 0 and PLOT_LEFT + i * slot < WIDTH - 80:
             body.append(
                 f'<text x="{PLOT_LEFT + i * slot:.1f}" y="{baseline + 15}" font-size="10">'
                 f"{escape(bucket.strftime(label_format))}</text>"
@@ -105,9 +106,7 @@ def stacked_bars(
 
 def horizontal_bars(rows: Sequence[tuple[str, dict[str, int]]], *, title: str) -> SafeString:
     """One bar per row (e.g. per client), stacked by the keys of its mapping (e.g. per grant)."""
-    names: list[str] = []
-    for _, parts in rows:
-        names += [name for name in parts if name not in names]
+    names = sorted({name for _, parts in rows for name in parts})
     label_width = 200
     plot_width = WIDTH - label_width - PLOT_RIGHT - 50
     peak = max((sum(parts.values()) for _, parts in rows), default=0) or 1

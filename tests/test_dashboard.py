@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from datetime import datetime, timedelta
@@ -216,3 +217,32 @@ def test_dashboard_sends_others_to_the_admin_login(client):
     client.force_login(UserFactory())
     response = client.get(DASHBOARD)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_seed_command_writes_the_rows_the_dashboard_counts():
+    from django.core.management import call_command
+
+    call_command("oauth_seed_audit", rows=300, days=2, clients=3, batch_size=100, stdout=io.StringIO())
+    assert AuditEvent.objects.count() == 300
+    now = timezone.now()
+    result = activity(now - timedelta(days=3), now + timedelta(seconds=1))
+    issued = AuditEvent.objects.filter(event__in=(audit.TOKEN_ISSUED, audit.CODE_REDEEMED,
+                                                  audit.REFRESH_TOKEN_ROTATED)).count()
+    assert result.tokens_by_grant.total() == issued
+    assert len(result.tokens_by_client) == 3
+
+
+def test_needs_attention_panel_is_capped_and_says_how_many_more(admin_client):
+    now = timezone.now() - timedelta(minutes=30)
+    for number in range(27):
+        seed(audit.REFRESH_TOKEN_REUSED, 1, at=now, client_id=f"client-{number}")
+    page = admin_client.get(DASHBOARD).content.decode()
+    assert page.count('class="attention-refresh_reuse"') == 25
+    assert "And 2 more lines." in page
+
+
+def test_a_grant_has_the_same_colour_in_both_token_charts(admin_client, seeded):
+    page = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-03-09", "end": "2025-03-10"})
+    svgs = re.findall(r"<svg class=\"oauth-chart\".*?</svg>", page.content.decode(), flags=re.S)
+    legends = [re.findall(r'fill="(#\w+)"></rect><text[^>]*>([^<]+)</text>', svg) for svg in svgs[:2]]
+    assert legends[0] == legends[1] and len(legends[0]) == 3
