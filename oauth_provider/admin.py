@@ -11,6 +11,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -141,6 +142,17 @@ class ApplicationAdmin(admin.ModelAdmin):
                 "`manage.py check --deploy` will warn about it.",
                 messages.WARNING,
             )
+
+    def delete_model(self, request, obj: Application) -> None:
+        with transaction.atomic():
+            admin_actions.revoke_before_delete(obj, user=request.user)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for application in queryset:
+                admin_actions.revoke_before_delete(application, user=request.user)
+            super().delete_queryset(request, queryset)
 
     def _record_activity_change(self, request, obj: Application) -> None:
         """Unticking "active" in the form does what the deactivate action does: revoke at once."""

@@ -32,6 +32,12 @@ def revoke_application_tokens(application: Application, *, user) -> tuple[int, i
     return access, refresh
 
 
+def revoke_before_delete(application: Application, *, user) -> None:
+    """Deleting a client deletes its token rows; revoke first, so that resource servers' revocation
+    cache learns of its live access tokens (SECURITY.md item 4). The audit event keeps the client_id."""
+    revoke_application_tokens(application, user=user)
+
+
 @admin.action(description="Revoke all tokens of the selected clients", permissions=["change"])
 def revoke_all_tokens(modeladmin, request, queryset: QuerySet[Application]) -> None:
     access = refresh = 0
@@ -75,8 +81,9 @@ def _audit_token_revocation(request, rows: list[tuple[int, str]], *, kind: str, 
     """One audit event per client whose tokens the admin revoked, naming (up to 100 of) the tokens."""
     applications = Application.objects.in_bulk({pk for pk, _ in rows})
     for application in applications.values():
+        named = {key: value[application.pk][:100] for key, value in ids.items()}
         audit.record(audit.TOKENS_REVOKED_BY_ADMIN, application=application, user=request.user, source="admin",
-                     kind=kind, revoked=count, **{key: value[application.pk][:100] for key, value in ids.items()})
+                     kind=kind, revoked_in_action=count, **named)
 
 
 @admin.action(description="Revoke the selected access tokens", permissions=["revoke"])

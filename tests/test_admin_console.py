@@ -223,6 +223,27 @@ def test_unticking_active_in_the_form_revokes_like_the_action(admin_client, admi
     assert AuditEvent.objects.get(event=audit.CLIENT_DEACTIVATED).user == admin_user
 
 
+def test_deleting_a_client_revokes_its_tokens_first(admin_client, admin_user, django_capture_on_commit_callbacks):
+    application = ApplicationFactory()
+    access, _ = tokens_for(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"{CLIENTS}{application.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Application.objects.exists()
+    assert revocation.is_jti_revoked(access.jti)
+    event = AuditEvent.objects.get(event=audit.TOKENS_REVOKED_BY_ADMIN)
+    assert (event.client_id, event.user) == (application.client_id, admin_user)
+
+
+def test_bulk_deleting_clients_revokes_their_tokens_first(admin_client, django_capture_on_commit_callbacks):
+    first, second = ApplicationFactory(), ApplicationFactory()
+    tokens = [tokens_for(first)[0], tokens_for(second)[0]]
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(CLIENTS, {"action": "delete_selected", "_selected_action": [first.pk, second.pk],
+                                    "post": "yes"})
+    assert not Application.objects.exists()
+    assert all(revocation.is_jti_revoked(token.jti) for token in tokens)
+
+
 def test_rotating_a_secret_is_audited_with_the_acting_admin(admin_client, admin_user):
     application = ApplicationFactory()
     run_action(admin_client, CLIENTS, "rotate_secret", application)
