@@ -400,6 +400,8 @@ def test_no_digest_or_secret_appears_on_any_admin_page(admin_client, user):
             continue
         base = f"/admin/oauth_provider/{model._meta.model_name}/"
         pages.append(base)
+        if model._meta.proxy:
+            continue  # the dashboard: no pages per row
         pages += [f"{base}{pk}/change/" for pk in model._default_manager.values_list("pk", flat=True)[:3]]
     assert len(pages) > 10
     for url in pages:

@@ -246,3 +246,8 @@ def test_a_grant_has_the_same_colour_in_both_token_charts(admin_client, seeded):
     svgs = re.findall(r"<svg class=\"oauth-chart\".*?</svg>", page.content.decode(), flags=re.S)
     legends = [re.findall(r'fill="(#\w+)"></rect><text[^>]*>([^<]+)</text>', svg) for svg in svgs[:2]]
     assert legends[0] == legends[1] and len(legends[0]) == 3
+
+
+def test_dashboard_has_no_pages_per_row(admin_client):
+    event = AuditEvent.objects.create(event=audit.TOKEN_ISSUED, client_id="x")
+    assert admin_client.get(f"{DASHBOARD}{event.pk}/change/").status_code == 404
