@@ -169,7 +169,9 @@ def test_bad_range_shows_an_error_and_the_last_24_hours(admin_client, params):
 
 def test_needs_attention_panel_lists_the_client(admin_client):
     service = ApplicationFactory(name="Noisy service")
-    seed(audit.CLIENT_AUTH_FAILED, 10, at=timezone.now() - timedelta(minutes=30), application=service)
+    # Ten failures inside one clock hour (the burst is counted per hour).
+    hour = (timezone.now() - timedelta(hours=1)).replace(minute=10, second=0, microsecond=0)
+    seed(audit.CLIENT_AUTH_FAILED, 10, at=hour, application=service)
     page = admin_client.get(DASHBOARD).content.decode()
     assert 'class="attention-failed_auth_burst"' in page and "Noisy service" in page
 
