@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("oauth/", include("oauth_provider.urls")),
+    path("api/", include("example_project.api_urls")),
     path("", include("oauth_provider.urls_well_known")),
     path("demo/start/", oauth_demo.start, name="demo_start"),
     path("demo/callback/", oauth_demo.callback, name="demo_callback"),

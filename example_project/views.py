@@ -18,6 +18,12 @@ def home(request):
         ),
         "metadata": f"curl -s {base}/.well-known/oauth-authorization-server",
         "jwks": f"curl -s {base}/oauth/jwks/",
+        "api_token": (
+            f"TOKEN=$(curl -s -u {service.client_id}:{service.secret} "
+            f"-d grant_type=client_credentials -d scope=read {base}/oauth/token/ "
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+        ),
+        "api_me": f'curl -s -H "Authorization: Bearer $TOKEN" {base}/api/me',
     }
     return render(
         request,

@@ -24,10 +24,6 @@ from .models import Application, AuditEvent
 
 TOKEN_EVENTS = tuple(audit.TOKEN_ISSUING_EVENTS)
 
-# Device flow decisions, as the device-flow issue names them; events that do not exist count zero.
-DEVICE_APPROVED = "device_code_approved"
-DEVICE_DENIED = "device_code_denied"
-
 # Events counted per bucket on the dashboard, in the order the charts show them.
 OUTCOME_EVENTS = (
     audit.CLIENT_AUTH_FAILED,
@@ -35,8 +31,8 @@ OUTCOME_EVENTS = (
     audit.CODE_REPLAYED,
     audit.CONSENT_GRANTED,
     audit.CONSENT_DENIED,
-    DEVICE_APPROVED,
-    DEVICE_DENIED,
+    audit.DEVICE_CODE_APPROVED,
+    audit.DEVICE_CODE_DENIED,
 )
 
 # Up to this span, charts have one bar per hour; beyond it, one per day.

@@ -28,6 +28,7 @@ from .models import (
     AuthorizationCode,
     ClientType,
     Consent,
+    DeviceCode,
     GrantType,
     RefreshToken,
     SigningKey,
@@ -219,6 +220,18 @@ class AuthorizationCodeAdmin(ReadOnlyAdmin):
     search_fields = ("application__name", "application__client_id")
     list_select_related = ("application", "user")
     exclude = ("code_digest", "code_challenge")
+
+
+@admin.register(DeviceCode)
+class DeviceCodeAdmin(ReadOnlyAdmin):
+    """Read-only; neither the device code's digest nor the user code is shown (SECURITY.md item 21)."""
+
+    list_display = ("pk", "application", "status", "user", "scope", "interval", "created_at", "expires_at",
+                    "decided_at", "last_polled_at")
+    list_filter = ("status", "application", UsernameFilter)
+    search_fields = ("application__name", "application__client_id")
+    list_select_related = ("application", "user")
+    exclude = ("device_code_digest", "user_code")
 
 
 @admin.register(RefreshToken)

@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone
 
 from . import audit, charts
-from .activity import DEVICE_APPROVED, DEVICE_DENIED, Activity, activity
+from .activity import Activity, activity
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 # Longest custom range: a bar a day stays readable, and the queries stay bounded.
@@ -84,8 +84,8 @@ def dashboard_context(current: Activity) -> dict:
             "code_replay": outcomes.total(audit.CODE_REPLAYED),
             "consent_granted": outcomes.total(audit.CONSENT_GRANTED),
             "consent_denied": outcomes.total(audit.CONSENT_DENIED),
-            "device_approved": outcomes.total(DEVICE_APPROVED),
-            "device_denied": outcomes.total(DEVICE_DENIED),
+            "device_approved": outcomes.total(audit.DEVICE_CODE_APPROVED),
+            "device_denied": outcomes.total(audit.DEVICE_CODE_DENIED),
         },
         # Grants sorted by name in both token charts, so that a grant has the same colour in each.
         "tokens_chart": charts.stacked_bars(
@@ -95,8 +95,9 @@ def dashboard_context(current: Activity) -> dict:
         "clients_chart": charts.horizontal_bars(client_rows, title="Access tokens issued, by client and grant"),
         "failures_chart": chart("Failed client authentications and replay detections",
                                 (audit.CLIENT_AUTH_FAILED, audit.REFRESH_TOKEN_REUSED, audit.CODE_REPLAYED)),
-        "decisions_chart": chart("Consent and device decisions",
-                                 (audit.CONSENT_GRANTED, audit.CONSENT_DENIED, DEVICE_APPROVED, DEVICE_DENIED)),
+        "decisions_chart": chart("Consent and device decisions", (
+            audit.CONSENT_GRANTED, audit.CONSENT_DENIED, audit.DEVICE_CODE_APPROVED, audit.DEVICE_CODE_DENIED,
+        )),
     }
 
 

@@ -32,6 +32,10 @@ CODE_REPLAYED = "authorization_code_replayed"
 REFRESH_TOKEN_ROTATED = "refresh_token_rotated"
 REFRESH_TOKEN_REUSED = "refresh_token_reused"
 PASSWORD_GRANT_FAILED = "password_grant_failed"
+DEVICE_CODE_ISSUED = "device_code_issued"
+DEVICE_CODE_APPROVED = "device_code_approved"
+DEVICE_CODE_DENIED = "device_code_denied"
+DEVICE_USER_CODE_RATE_LIMITED = "device_user_code_rate_limited"
 
 
 # Events that issue exactly one access token each, and the grant they stand for when their

@@ -73,7 +73,9 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         oauth_settings.GRANT_TYPES  # noqa: B018 - resolves the import strings
     except ImproperlyConfigured as exc:
         errors.append(checks.Error(str(exc), id="oauth_provider.E005"))
-    for name in ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS"):
+    lifetimes = ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS",
+                 "DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW")
+    for name in lifetimes:
         value = getattr(oauth_settings, name)
         if not isinstance(value, int) or value <= 0:
             errors.append(

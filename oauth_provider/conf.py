@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
         "refresh_token": "oauth_provider.grants.refresh_token.RefreshTokenGrant",
         # Usable only by clients whose grant_types include "password" (a deploy check warns).
         "password": "oauth_provider.grants.password.PasswordGrant",
+        # RFC 8628 §3.4; also publishes the device authorization endpoint in the metadata.
+        "urn:ietf:params:oauth:grant-type:device_code": "oauth_provider.grants.device_code.DeviceCodeGrant",
     },
     # Remember a user's consent per client, so the consent page is shown again only for new scopes.
     "REMEMBER_CONSENT": True,
@@ -61,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     # Password grant guessing limit: failures per username within the window (seconds) before 429.
     "PASSWORD_GRANT_MAX_FAILURES": 5,
     "PASSWORD_GRANT_FAILURE_WINDOW": 300,
+    # Wrong user codes on the device verification page (RFC 8628 §5.1): entries allowed per user and per
+    # source address within the window (seconds) before the page answers 429.
+    "DEVICE_USER_CODE_MAX_FAILURES": 5,
+    "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS": 20,
+    "DEVICE_USER_CODE_FAILURE_WINDOW": 900,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.
@@ -73,6 +80,27 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_ENABLED": True,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
+    # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---
+    # The `aud` an API accepts; None means ACCESS_TOKEN_AUDIENCE (or the issuer), what this server issues.
+    "RESOURCE_AUDIENCE": None,
+    # The `iss` an API accepts; None means ISSUER.
+    "RESOURCE_ISSUER": None,
+    # JWS algorithms accepted (RFC 8725 §3.1): never taken from the token; none and HMAC are refused.
+    "RESOURCE_ALGORITHMS": ["RS256", "ES256", "EdDSA"],
+    # Clock skew tolerated on exp, nbf and iat, in seconds.
+    "RESOURCE_LEEWAY": 30,
+    # JWK Set URL of a remote authorization server; None verifies with this project's SigningKey table.
+    "RESOURCE_JWKS_URL": None,
+    # Seconds verification keys are kept (remote: when the JWKS response has no Cache-Control max-age).
+    "RESOURCE_JWKS_CACHE_SECONDS": 300,
+    # Least seconds between two key reloads caused by an unknown `kid` (no fetch storm from forged kids).
+    "RESOURCE_JWKS_MIN_REFETCH_SECONDS": 30,
+    # Seconds to wait for the remote JWKS before giving up.
+    "RESOURCE_JWKS_TIMEOUT": 5,
+    # Also refuse revoked tokens (a cache look-up by jti in REVOCATION_CACHE; never a database query).
+    "RESOURCE_CHECK_REVOCATION": False,
+    # The realm of WWW-Authenticate challenges (RFC 6750 §3).
+    "RESOURCE_REALM": "api",
 }
 
 # Keys whose values are dotted import paths, resolved on first access.

@@ -53,4 +53,6 @@ def server_metadata() -> dict[str, Any]:
         document["code_challenge_methods_supported"] = ["S256"]
     if response_types:
         document["authorization_response_iss_parameter_supported"] = True  # RFC 9207 §3
+    if GrantType.DEVICE_CODE in grants:
+        document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
     return {name: value for name, value in document.items() if value is not None}

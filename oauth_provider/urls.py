@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views.authorize import authorize_view, consent_list_view, consent_revoke_view
+from .views.device import DeviceAuthorizationView, device_verify_done_view, device_verify_view
 from .views.metadata import jwks_view
 from .views.token import TokenView
 
@@ -14,4 +15,7 @@ urlpatterns = [
     path("jwks/", jwks_view, name="jwks"),
     path("consents/", consent_list_view, name="consents"),
     path("consents/<int:consent_id>/revoke/", consent_revoke_view, name="consent_revoke"),
+    path("device/", DeviceAuthorizationView.as_view(), name="device_authorization"),
+    path("device/verify/", device_verify_view, name="device_verify"),
+    path("device/verify/done/", device_verify_done_view, name="device_verify_done"),
 ]

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from oauth_provider.keys import clear_key_cache
+from oauth_provider.resource.validator import reset_validator
 
 from .factories import ApplicationFactory
 
@@ -27,12 +28,48 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists.
+
+    Started earlier, it sees SQLite's ``:memory:`` name and shares the test thread's connection, which
+    its request-finished handler then closes under the test thread (a crash once the name is a file).
+    """
+    return live_server
+
+# Key pairs generated so far in this test session, per algorithm. RSA generation costs up to a
+# second; tests reuse pairs across tests (each test's rows are rolled back) but never within one.
+_KEY_POOL: dict[str, list] = {}
+
+
+@pytest.fixture(autouse=True)
+def _reuse_generated_key_pairs(monkeypatch):
+    """Hand each test the session's pooled key pairs in order, generating only when the pool runs out."""
+    from oauth_provider import keys
+
+    generate = keys._generate
+    taken: dict[str, int] = {}
+
+    def pooled(algorithm: str):
+        pool = _KEY_POOL.setdefault(algorithm, [])
+        index = taken.get(algorithm, 0)
+        taken[algorithm] = index + 1
+        if index == len(pool):
+            pool.append(generate(algorithm))
+        private_key, jwk = pool[index]
+        return private_key, dict(jwk)
+
+    monkeypatch.setattr(keys, "_generate", pooled)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Signing keys cached by one test must not leak into the next (its rows are rolled back)."""
     clear_key_cache()
+    reset_validator()
     yield
     clear_key_cache()
+    reset_validator()
 
 
 @pytest.fixture

@@ -10,7 +10,15 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from oauth_provider import audit, revocation, signals
-from oauth_provider.models import AccessToken, Application, AuditEvent, AuthorizationCode, GrantType, RefreshToken
+from oauth_provider.models import (
+    AccessToken,
+    Application,
+    AuditEvent,
+    AuthorizationCode,
+    DeviceCode,
+    GrantType,
+    RefreshToken,
+)
 from oauth_provider.tokens import issue_access_token, issue_refresh_token
 
 from .factories import ApplicationFactory, PublicApplicationFactory, UserFactory, WebApplicationFactory
@@ -23,6 +31,7 @@ ACCESS_TOKENS = "/admin/oauth_provider/accesstoken/"
 REFRESH_TOKENS = "/admin/oauth_provider/refreshtoken/"
 CODES = "/admin/oauth_provider/authorizationcode/"
 AUDIT = "/admin/oauth_provider/auditevent/"
+DEVICE_CODES = "/admin/oauth_provider/devicecode/"
 
 
 def staff_with(client, *codenames: str):
@@ -320,6 +329,18 @@ def test_token_tables_filter_by_client_and_user(admin_client):
     assert len(listed(admin_client.get(REFRESH_TOKENS, {"username": "bob"}))) == 1
 
 
+def test_device_codes_filter_by_status_and_user(admin_client):
+    alice = UserFactory(username="alice")
+    application = ApplicationFactory()
+    expires = timezone.now() + timedelta(seconds=600)
+    approved = DeviceCode.objects.create(device_code_digest="a" * 64, user_code="BCDFGHJK", application=application,
+                                         user=alice, status="approved", expires_at=expires)
+    DeviceCode.objects.create(device_code_digest="b" * 64, user_code="LMNPQRST", application=application,
+                              expires_at=expires)
+    assert listed(admin_client.get(DEVICE_CODES, {"status__exact": "approved"})) == [approved]
+    assert listed(admin_client.get(DEVICE_CODES, {"username": "alice"})) == [approved]
+
+
 def test_token_tables_are_read_only(admin_client):
     access, _ = tokens_for(ApplicationFactory())
     assert admin_client.get(ACCESS_TOKENS + "add/").status_code == 403
@@ -332,7 +353,7 @@ def test_token_tables_are_read_only(admin_client):
 # --- permissions ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [CLIENTS, ACCESS_TOKENS, REFRESH_TOKENS, CODES, AUDIT,
+@pytest.mark.parametrize("url", [CLIENTS, ACCESS_TOKENS, REFRESH_TOKENS, CODES, AUDIT, DEVICE_CODES,
                                  "/admin/oauth_provider/activitydashboard/"])
 def test_staff_without_permissions_gets_403(client, url):
     staff_with(client)
@@ -390,10 +411,13 @@ def test_no_digest_or_secret_appears_on_any_admin_page(admin_client, user):
                                             code_challenge="challenge-value-" + "z" * 30,
                                             expires_at=timezone.now() + timedelta(seconds=60))
     Consent.objects.create(user=user, application=application, scope="read")
+    device = DeviceCode.objects.create(device_code_digest="d" * 64, user_code="BCDFGHJK", application=application,
+                                       user=user, expires_at=timezone.now() + timedelta(seconds=600))
     get_signing_key()
     audit.record(audit.TOKEN_ISSUED, application=application, grant_type="client_credentials", jti=access.jti)
     forbidden = [application.secret, application.client_secret_digest, refresh.token_digest, code.code_digest,
-                 code.code_challenge, SigningKey.objects.get().private_key_encrypted]
+                 code.code_challenge, SigningKey.objects.get().private_key_encrypted, device.device_code_digest,
+                 device.user_code, "BCDF-GHJK"]
     pages = []
     for model in admin.site._registry:
         if model._meta.app_label != "oauth_provider":

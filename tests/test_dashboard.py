@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from oauth_provider import audit
-from oauth_provider.activity import DEVICE_APPROVED, DEVICE_DENIED, activity, bucket_starts
+from oauth_provider.activity import activity, bucket_starts
 from oauth_provider.charts import horizontal_bars, stacked_bars
 from oauth_provider.models import AuditEvent
 
@@ -50,8 +50,8 @@ def seeded():
     seed(audit.REFRESH_TOKEN_REUSED, 2, at=hour_b, application=web)
     seed(audit.CONSENT_GRANTED, 17, at=hour_a, application=web)
     seed(audit.CONSENT_DENIED, 4, at=hour_b, application=web)
-    seed(DEVICE_APPROVED, 6, at=hour_a, application=web)
-    seed(DEVICE_DENIED, 1, at=hour_a, application=web)
+    seed(audit.DEVICE_CODE_APPROVED, 6, at=hour_a, application=web)
+    seed(audit.DEVICE_CODE_DENIED, 1, at=hour_a, application=web)
     # Outside the range: the day before, and exactly at its end.
     seed(audit.TOKEN_ISSUED, 50, at=START - timedelta(hours=2), application=service, grant_type="client_credentials")
     seed(audit.TOKEN_ISSUED, 1, at=END, application=service, grant_type="client_credentials")
@@ -87,9 +87,9 @@ def test_security_and_decision_events_are_counted(seeded):
     result = activity(START, END)
     assert {event: result.outcome_total(event) for event in (
         audit.CLIENT_AUTH_FAILED, audit.REFRESH_TOKEN_REUSED, audit.CODE_REPLAYED, audit.CONSENT_GRANTED,
-        audit.CONSENT_DENIED, DEVICE_APPROVED, DEVICE_DENIED)} == {
+        audit.CONSENT_DENIED, audit.DEVICE_CODE_APPROVED, audit.DEVICE_CODE_DENIED)} == {
         audit.CLIENT_AUTH_FAILED: 15, audit.REFRESH_TOKEN_REUSED: 2, audit.CODE_REPLAYED: 0,
-        audit.CONSENT_GRANTED: 17, audit.CONSENT_DENIED: 4, DEVICE_APPROVED: 6, DEVICE_DENIED: 1,
+        audit.CONSENT_GRANTED: 17, audit.CONSENT_DENIED: 4, audit.DEVICE_CODE_APPROVED: 6, audit.DEVICE_CODE_DENIED: 1,
     }
 
 

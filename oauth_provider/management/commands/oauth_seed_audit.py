@@ -14,12 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from ... import audit
-from ...activity import DEVICE_APPROVED, DEVICE_DENIED
 from ...models import Application, AuditEvent, GrantType
 
 # (event, grant_type detail, relative weight)
 MIX = [
-    (audit.TOKEN_ISSUED, GrantType.CLIENT_CREDENTIALS, 45),
+    (audit.TOKEN_ISSUED, GrantType.CLIENT_CREDENTIALS, 40),
+    (audit.TOKEN_ISSUED, GrantType.DEVICE_CODE, 5),
     (audit.CODE_REDEEMED, None, 12),
     (audit.REFRESH_TOKEN_ROTATED, None, 20),
     (audit.CODE_ISSUED, None, 12),
@@ -27,8 +27,8 @@ MIX = [
     (audit.CONSENT_DENIED, None, 1),
     (audit.CLIENT_AUTH_FAILED, None, 4),
     (audit.REFRESH_TOKEN_REUSED, None, 0.1),
-    (DEVICE_APPROVED, None, 1),
-    (DEVICE_DENIED, None, 0.2),
+    (audit.DEVICE_CODE_APPROVED, None, 1),
+    (audit.DEVICE_CODE_DENIED, None, 0.2),
 ]
 
 

@@ -1,0 +1,94 @@
+"""The one place that builds resource-side error answers (RFC 6750 §3).
+
+- no token at all: 401 with a bare ``WWW-Authenticate: Bearer realm="..."`` (no error code, §3.1);
+- ``invalid_request`` (malformed header, token in two places or in the query string): 400;
+- ``invalid_token`` (expired, bad signature, wrong audience, ...): 401;
+- ``insufficient_scope``: 403 with the ``scope`` the request needs.
+
+Every error has a JSON body and a ``WWW-Authenticate`` challenge. Django views get a JsonResponse
+from ``error_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
+handler renders into the same status, body and headers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import JsonResponse
+from rest_framework.exceptions import APIException
+
+from ..conf import oauth_settings
+from ..errors import InsufficientScope, OAuthError
+from ..scopes import scope_string
+
+# RFC 6750 §3: error_description and scope values are limited to these characters.
+_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+TOKEN_REQUIRED_DETAIL = "An access token is required (Authorization: Bearer)."
+
+
+class TokenRequired(OAuthError):
+    """No bearer token at all: the challenge carries no error code (RFC 6750 §3.1)."""
+
+    error = ""
+    status_code = 401
+    default_description = TOKEN_REQUIRED_DETAIL
+
+    def as_dict(self) -> dict[str, str]:
+        return {"detail": self.description}
+
+
+def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientScope:
+    """The 403 for a token that lacks some of ``required`` (RFC 6750 §3.1)."""
+    error = InsufficientScope("The access token lacks a scope this request needs.")
+    error.required_scopes = tuple(required)
+    return error
+
+
+def _quoted(value: str) -> str:
+    return '"' + _UNSAFE.sub("", value) + '"'
+
+
+def www_authenticate(error: OAuthError | None = None) -> str:
+    """The ``WWW-Authenticate`` challenge for ``error`` (None or TokenRequired: a bare challenge)."""
+    parts = [f"realm={_quoted(oauth_settings.RESOURCE_REALM)}"]
+    if error is not None and error.error:
+        parts.append(f"error={_quoted(error.error)}")
+        if error.description:
+            parts.append(f"error_description={_quoted(error.description)}")
+        required = getattr(error, "required_scopes", None)
+        if required:
+            parts.append(f"scope={_quoted(scope_string(required))}")
+    return "Bearer " + ", ".join(parts)
+
+
+def challenge(error: OAuthError) -> str | None:
+    """The challenge for the RFC 6750 answers (400, 401, 403); none for e.g. a 503."""
+    return www_authenticate(error) if error.status_code in (400, 401, 403) else None
+
+
+def error_headers(error: OAuthError) -> dict[str, str]:
+    header = challenge(error)
+    return {**({"WWW-Authenticate": header} if header else {}), **error.headers}
+
+
+def error_response(error: OAuthError) -> JsonResponse:
+    """The JSON answer, status and challenge for a resource-side error (plain Django views)."""
+    response = JsonResponse(error.as_dict(), status=error.status_code)
+    for name, value in error_headers(error).items():
+        response[name] = value
+    return response
+
+
+class OAuthAPIException(APIException):
+    """An OAuthError for DRF: its default exception handler renders our body and headers.
+
+    ``auth_header`` is the attribute DRF's handler copies into ``WWW-Authenticate``; it is not a
+    NotAuthenticated subclass, so DRF does not replace the challenge with its own.
+    """
+
+    def __init__(self, error: OAuthError) -> None:
+        self.oauth_error = error
+        self.status_code = error.status_code
+        self.auth_header = challenge(error)
+        super().__init__(detail=error.as_dict(), code=error.error or "not_authenticated")
