@@ -15,7 +15,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from . import admin_actions, audit, revocation
+from . import admin_actions, audit
 from .activity import annotate_token_activity
 from .admin_dashboard import ActivityDashboardAdmin
 from .admin_filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
@@ -160,9 +160,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if obj.is_active:
             audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
             return
-        access, refresh = revocation.revoke_client_tokens(obj)
-        audit.record(audit.CLIENT_DEACTIVATED, application=obj, user=request.user, source="admin",
-                     access_tokens_revoked=access, refresh_tokens_revoked=refresh)
+        admin_actions.record_deactivation(obj, user=request.user)
 
     def response_add(self, request, obj: Application, post_url_continue=None):
         secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)

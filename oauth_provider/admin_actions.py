@@ -18,9 +18,14 @@ def deactivate_application(application: Application, *, user) -> tuple[int, int]
     with transaction.atomic():
         Application.objects.filter(pk=application.pk).update(is_active=False)
         application.is_active = False
-        access, refresh = revocation.revoke_client_tokens(application)
-        audit.record(audit.CLIENT_DEACTIVATED, application=application, user=user, source="admin",
-                     access_tokens_revoked=access, refresh_tokens_revoked=refresh)
+        return record_deactivation(application, user=user)
+
+
+def record_deactivation(application: Application, *, user) -> tuple[int, int]:
+    """What follows a client's deactivation (by the action or by the form): revoke, audit."""
+    access, refresh = revocation.revoke_client_tokens(application)
+    audit.record(audit.CLIENT_DEACTIVATED, application=application, user=user, source="admin",
+                 access_tokens_revoked=access, refresh_tokens_revoked=refresh)
     return access, refresh
 
 
