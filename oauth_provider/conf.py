@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.
     "CORS_MAX_AGE": 600,
+    # Admin dashboard: failed client authentications within one hour that flag a client as attacked.
+    "DASHBOARD_FAILED_AUTH_BURST": 10,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
     # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin

@@ -196,7 +196,7 @@ def delete_client(client_id: str, *, authorization: str = "",
     """RFC 7592 §2.3: revoke everything issued to the client, then delete it."""
     application, _ = authenticate_registration(client_id, authorization, context)
     with transaction.atomic():
-        revoked_access, revoked_families = revoke_client_tokens(application)
+        revoked_access, revoked_refresh = revoke_client_tokens(application)
         audit.record(audit.CLIENT_DELETED, context=context, application=application, source="registration",
-                     revoked_access_tokens=revoked_access, revoked_refresh_families=revoked_families)
+                     revoked_access_tokens=revoked_access, revoked_refresh_tokens=revoked_refresh)
         application.delete()

@@ -55,21 +55,25 @@ def revoke_refresh_family(family_id) -> int:
     return count
 
 
-def revoke_client_tokens(application: Application) -> tuple[int, int]:
-    """Revoke every live token of a client: (access tokens, refresh-token families) revoked.
+def revoke_refresh_families(family_ids) -> int:
+    """Revoke several refresh-token families at once (the admin's revoke action)."""
+    family_ids = list(family_ids)
+    now = timezone.now()
+    count = RefreshToken.objects.filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
+    revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id__in=family_ids))
+    return count
 
-    SECURITY.md item 4: deleting or deactivating a client revokes its tokens, so resource servers
-    that check revocation refuse its access tokens at once.
+
+def revoke_client_tokens(application: Application) -> tuple[int, int]:
+    """Revoke every live access and refresh token of a client (deletion, deactivation, "revoke all").
+
+    SECURITY.md item 4: resource servers that check revocation then refuse its access tokens at once.
+    Returns (access tokens revoked, refresh tokens revoked).
     """
-    families = set(
-        RefreshToken.objects.filter(application=application, revoked_at__isnull=True).values_list(
-            "family_id", flat=True
-        )
-    )
-    for family_id in families:
-        revoke_refresh_family(family_id)
-    revoked_access = revoke_access_tokens(AccessToken.objects.filter(application=application))
-    return revoked_access, len(families)
+    now = timezone.now()
+    refresh = RefreshToken.objects.filter(application=application, revoked_at__isnull=True).update(revoked_at=now)
+    access = revoke_access_tokens(AccessToken.objects.filter(application=application))
+    return access, refresh
 
 
 def _revoke_before_client_delete(sender, instance: Application, **kwargs) -> None:

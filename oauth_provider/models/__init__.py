@@ -1,6 +1,6 @@
 """The tables of the authorization server. Import models from here."""
 
-from .audit import AuditEvent
+from .audit import ActivityDashboard, AuditEvent
 from .clients import Application, ClientType, Consent, GrantType
 from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from .keys import KeyState, SigningKey
@@ -9,6 +9,7 @@ from .tokens import AccessToken, RefreshToken
 
 __all__ = [
     "AccessToken",
+    "ActivityDashboard",
     "Application",
     "AuditEvent",
     "AuthorizationCode",
