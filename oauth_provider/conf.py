@@ -61,6 +61,11 @@ DEFAULTS: dict[str, Any] = {
     # Password grant guessing limit: failures per username within the window (seconds) before 429.
     "PASSWORD_GRANT_MAX_FAILURES": 5,
     "PASSWORD_GRANT_FAILURE_WINDOW": 300,
+    # Token endpoint requests allowed per client id and per source address in each window (seconds);
+    # None disables that limit. Over the limit: 429 with Retry-After (oauth_provider.ratelimit).
+    "TOKEN_RATE_LIMIT_PER_CLIENT": 60,
+    "TOKEN_RATE_LIMIT_PER_ADDRESS": 120,
+    "TOKEN_RATE_LIMIT_WINDOW": 60,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.
