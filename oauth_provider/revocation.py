@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
 from .conf import oauth_settings
-from .models import AccessToken, RefreshToken
+from .models import AccessToken, Application, RefreshToken
 
 REVOKED_JTI_PREFIX = "oauth_provider:revoked-jti:"
 
@@ -56,3 +57,25 @@ def revoke_refresh_family(family_id) -> int:
 
 def is_jti_revoked(jti: str) -> bool:
     return bool(revocation_cache().get(revoked_jti_key(jti)))
+
+
+def revoke_client_tokens(application: Application) -> int:
+    """Revoke every live refresh and access token of a client (SECURITY.md 4); the number of access tokens."""
+    now = timezone.now()
+    RefreshToken.objects.filter(application=application, revoked_at__isnull=True).update(revoked_at=now)
+    return revoke_access_tokens(AccessToken.objects.filter(application=application))
+
+
+def _client_saved(sender, instance: Application, **kwargs) -> None:
+    # Deactivating a client takes effect at once: its JWTs are published as revoked too.
+    if not instance.is_active:
+        revoke_client_tokens(instance)
+
+
+def _client_deleted(sender, instance: Application, **kwargs) -> None:
+    # Before the cascade deletes the rows: resource servers still hold the JWTs.
+    revoke_client_tokens(instance)
+
+
+post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.revocation.client_saved")
+pre_delete.connect(_client_deleted, sender=Application, dispatch_uid="oauth_provider.revocation.client_deleted")
