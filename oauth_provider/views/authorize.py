@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -88,6 +90,9 @@ def clean_failures(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
+        except (BadRequest, SuspiciousOperation, MultiPartParserError):
+            # An unreadable request (a form body in a charset other than UTF-8, a broken multipart body).
+            return error_page(request, "invalid_request", "The request could not be read.")
         except DatabaseError:
             logger.exception("database error in %s", view.__name__)
             return error_page(

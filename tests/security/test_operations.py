@@ -173,3 +173,27 @@ def test_item_25_bad_authorize_input_gets_an_error_and_no_write(user_client, web
     assert garbage.status_code == 400
     assert counts() == before
     assert query_of(repeated.get("Location", "?x=1"))
+
+
+@pytest.mark.parametrize("body, authorization", [
+    ("grant_type=client_credentials&client_id=a%00b", None),
+    ("grant_type=client_credentials", "Basic " + __import__("base64").b64encode(b"a\x00b:secret").decode()),
+    ("grant_type=client_credentials", "Basic " + __import__("base64").b64encode(b"a%00b:secret").decode()),
+])
+def test_item_25_nul_characters_get_a_4xx_on_every_database(client, body, authorization):
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    response = client.post("/oauth/token/", body, content_type=FORM, **extra)
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+
+def test_item_25_an_unreadable_consent_form_gets_the_400_error_page(user_client, web_app):
+    response = user_client.generic("POST", authorize_url(web_app), b"decision=allow",
+                                   content_type="application/x-www-form-urlencoded; charset=latin-1")
+    assert response.status_code == 400
+    assert AuthorizationCode.objects.count() == 0
+
+
+def test_item_25_a_broken_multipart_consent_form_gets_the_400_error_page(user_client, web_app):
+    response = user_client.generic("POST", authorize_url(web_app), b"\x00", content_type="multipart/form-data")
+    assert response.status_code == 400
