@@ -8,6 +8,7 @@ AccessToken, RefreshToken, AuthorizationCode and Consent are counted: none may c
 
 import base64
 import json
+import re
 from urllib.parse import quote_from_bytes
 
 import pytest
@@ -291,6 +292,9 @@ def test_metadata_and_jwks_answer_any_request_without_a_server_error(token_setup
 
 
 def decoded_segments(token: str) -> list[bytes] | None:
+    """The bytes of each base64url segment; None unless every character is in the base64url alphabet."""
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]*", part) for part in token.split(".")):
+        return None
     try:
         return [base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in token.split(".")]
     except ValueError:
