@@ -7,4 +7,7 @@ class OAuthProviderConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, revocation  # noqa: F401  (registers the system checks and signal handlers)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            revocation,  # noqa: F401  (revokes the tokens of deactivated and deleted clients)
+        )

@@ -141,12 +141,13 @@ def resolve_redirect_uri(client: Application, requested: str | None) -> str:
 
 
 def _single_values(query: Any) -> tuple[dict[str, str], list[str]]:
-    """Single-valued parameters (empty ones dropped) and the names that were repeated or too long."""
+    """Single-valued parameters (empty ones dropped) and the names that were repeated, too long or held NUL."""
     limit = oauth_settings.MAX_PARAMETER_LENGTH
     params: dict[str, str] = {}
     bad: list[str] = []
     for name, values in query.lists():
-        if len(values) > 1 or len(values[0]) > limit or len(name) > 100:
+        # NUL never belongs in a parameter, and databases (PostgreSQL) cannot even compare it.
+        if len(values) > 1 or len(values[0]) > limit or len(name) > 100 or "\x00" in values[0]:
             bad.append(name[:100])
             continue
         if values[0]:

@@ -147,6 +147,16 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W008",
             )
         )
+    disabled = [name for name in ("TOKEN_RATE_LIMIT_PER_CLIENT", "TOKEN_RATE_LIMIT_PER_ADDRESS")
+                if getattr(oauth_settings, name) is None]
+    if disabled:
+        warnings.append(
+            checks.Warning(
+                f"Token endpoint rate limiting is off: {', '.join(disabled)} is None.",
+                hint="Set a limit so that guessing client secrets is bounded (SECURITY.md item 23).",
+                id="oauth_provider.W009",
+            )
+        )
     return warnings
 
 

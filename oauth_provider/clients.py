@@ -69,9 +69,10 @@ def _decode_basic(value: str) -> tuple[str, str]:
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidClient("Malformed HTTP Basic credentials.", headers=BASIC_CHALLENGE) from exc
     client_id, sep, client_secret = decoded.partition(":")
-    if not sep or not client_id:
+    client_id, client_secret = unquote_plus(client_id), unquote_plus(client_secret)
+    if not sep or not client_id or "\x00" in client_id + client_secret:
         raise InvalidClient("Malformed HTTP Basic credentials.", headers=BASIC_CHALLENGE)
-    return unquote_plus(client_id), unquote_plus(client_secret)
+    return client_id, client_secret
 
 
 def authenticate_client(

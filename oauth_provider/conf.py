@@ -70,6 +70,11 @@ DEFAULTS: dict[str, Any] = {
     "DEVICE_USER_CODE_MAX_FAILURES": 5,
     "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS": 20,
     "DEVICE_USER_CODE_FAILURE_WINDOW": 900,
+    # Token endpoint requests allowed per client id and per source address in each window (seconds);
+    # None disables that limit. Over the limit: 429 with Retry-After (oauth_provider.ratelimit).
+    "TOKEN_RATE_LIMIT_PER_CLIENT": 60,
+    "TOKEN_RATE_LIMIT_PER_ADDRESS": 120,
+    "TOKEN_RATE_LIMIT_WINDOW": 60,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.

@@ -174,14 +174,15 @@ class UserCodeError(Exception):
         super().__init__(self.message)
 
 
-def _failure_keys(user: Any, context: audit.RequestContext) -> list[tuple[str, int]]:
-    """(counter key, limit) pairs for this user and, when known, the request's source address."""
-    keys = [(ratelimit.failure_key("device-user-code:user", str(user.pk)),
-             oauth_settings.DEVICE_USER_CODE_MAX_FAILURES)]
+def _wrong_entry_limits(user: Any, context: audit.RequestContext) -> list[tuple[ratelimit.RateLimit, str]]:
+    """(limit, identity) pairs for this user and, when known, the request's source address."""
+    window = oauth_settings.DEVICE_USER_CODE_FAILURE_WINDOW
+    limits = [(ratelimit.RateLimit("device-user-code-user", oauth_settings.DEVICE_USER_CODE_MAX_FAILURES, window),
+               str(user.pk))]
     if context.ip_address:
-        keys.append((ratelimit.failure_key("device-user-code:address", context.ip_address),
-                     oauth_settings.DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS))
-    return keys
+        per_address = oauth_settings.DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS
+        limits.append((ratelimit.RateLimit("device-user-code-address", per_address, window), context.ip_address))
+    return limits
 
 
 def find_device_code(entered: str, *, user: Any, context: audit.RequestContext = audit.NO_CONTEXT) -> DeviceCode:
@@ -191,18 +192,20 @@ def find_device_code(entered: str, *, user: Any, context: audit.RequestContext =
     every entry is refused, right or wrong, so guessing learns nothing more. A right code does not
     reset the counters: anyone can obtain a right code by asking for one.
     """
-    window = oauth_settings.DEVICE_USER_CODE_FAILURE_WINDOW
-    keys = _failure_keys(user, context)
-    if any(ratelimit.failure_count(key) >= limit for key, limit in keys):
+    limits = _wrong_entry_limits(user, context)
+    try:
+        for limit, identity in limits:
+            limit.check(identity)
+    except ratelimit.RateLimitExceeded as exc:
         audit.record(audit.DEVICE_USER_CODE_RATE_LIMITED, context=context, user=user)
-        raise UserCodeError(UserCodeError.RATE_LIMITED, retry_after=window)
+        raise UserCodeError(UserCodeError.RATE_LIMITED, retry_after=exc.retry_after) from exc
     user_code = normalise_user_code(entered)
     code = None
     if user_code is not None:
         code = DeviceCode.objects.select_related("application").filter(user_code=user_code).first()
     if code is None:
-        for key, _limit in keys:
-            ratelimit.record_failure(key, window)
+        for limit, identity in limits:
+            limit.count(identity)
         raise UserCodeError(UserCodeError.UNKNOWN)
     _check_decidable(code)
     return code

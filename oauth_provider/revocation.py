@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
 from .conf import oauth_settings
@@ -76,13 +76,20 @@ def revoke_client_tokens(application: Application) -> tuple[int, int]:
     return access, refresh
 
 
-def _revoke_before_client_delete(sender, instance: Application, **kwargs) -> None:
-    # Deleting the rows alone would leave the JWTs valid wherever they verify without the database.
+def is_jti_revoked(jti: str) -> bool:
+    return bool(revocation_cache().get(revoked_jti_key(jti)))
+
+
+def _client_saved(sender, instance: Application, **kwargs) -> None:
+    # Deactivating a client takes effect at once: its JWTs are published as revoked too.
+    if not instance.is_active:
+        revoke_client_tokens(instance)
+
+
+def _client_deleted(sender, instance: Application, **kwargs) -> None:
+    # Before the cascade deletes the rows: resource servers still hold the JWTs.
     revoke_client_tokens(instance)
 
 
-pre_delete.connect(_revoke_before_client_delete, sender=Application, dispatch_uid="oauth_provider.revoke_on_delete")
-
-
-def is_jti_revoked(jti: str) -> bool:
-    return bool(revocation_cache().get(revoked_jti_key(jti)))
+post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.revocation.client_saved")
+pre_delete.connect(_client_deleted, sender=Application, dispatch_uid="oauth_provider.revocation.client_deleted")

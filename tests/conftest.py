@@ -73,6 +73,14 @@ def _fresh_key_cache():
     reset_validator()
 
 
+@pytest.fixture(autouse=True)
+def _empty_default_cache():
+    """Rate-limit counters and revocation marks of one test must not reach the next."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 @pytest.fixture
 def application(db):
     return ApplicationFactory()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import audit
+from .. import audit, ratelimit
 from ..clients import authenticate_client, read_client_credentials
 from ..conf import oauth_settings
 from ..errors import InvalidRequest, UnsupportedGrantType
@@ -29,11 +29,13 @@ def handle_token_request(
     params: Mapping[str, str], *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
 ) -> dict[str, Any]:
     """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
+    ratelimit.limit_token_requests_from(context.ip_address)
     grant_type = params.get("grant_type")
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")
     handler = grant_class(grant_type)
     credentials = read_client_credentials(authorization, params)
+    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
     client = authenticate_client(credentials, context=context)
     grant = handler(TokenRequest(params=params, client=client, context=context))
     grant.check_client()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 from ..errors import InvalidRequest, OAuthError
@@ -28,7 +29,11 @@ def _form_has_token(request: HttpRequest) -> bool:
     content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
     if request.method != "POST" or content_type != FORM_MEDIA_TYPE:
         return False
-    return "access_token" in request.POST
+    try:
+        return "access_token" in request.POST
+    except BadRequest:
+        # An unreadable form (e.g. a charset other than UTF-8): the view answers it, not the middleware.
+        return False
 
 
 def extract_bearer_token(request: HttpRequest) -> str | None:

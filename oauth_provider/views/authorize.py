@@ -6,12 +6,17 @@ carries anti-framing, no-referrer and no-store headers (SECURITY.md 8) and no CO
 
 from __future__ import annotations
 
+import functools
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -30,6 +35,8 @@ from ..authorization import (
 )
 from ..consent import consents_of, revoke_consent
 from ..scopes import describe
+
+logger = logging.getLogger("oauth_provider")
 
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -74,6 +81,32 @@ def error_page(request: HttpRequest, error: str, description: str, status: int =
     return _secure(response)
 
 
+def clean_failures(view):
+    """A failure inside the view becomes the error page, never a traceback: 503
+    ``temporarily_unavailable`` when the database fails, 500 ``server_error`` otherwise. Writes
+    happen in one transaction, so nothing half-done stays behind."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (BadRequest, SuspiciousOperation, MultiPartParserError):
+            # An unreadable request (a form body in a charset other than UTF-8, a broken multipart body).
+            return error_page(request, "invalid_request", "The request could not be read.")
+        except DatabaseError:
+            logger.exception("database error in %s", view.__name__)
+            return error_page(
+                request, "temporarily_unavailable", "The server is temporarily unable to handle the request; "
+                "try again in a moment.", status=503,
+            )
+        except Exception:
+            logger.exception("unexpected error in %s", view.__name__)
+            return error_page(request, "server_error", "The server met an unexpected condition.", status=500)
+
+    return wrapper
+
+
+@clean_failures
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def authorize_view(request: HttpRequest) -> HttpResponse:
@@ -97,8 +130,11 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
             return _redirect(deny(authz, request.user, context=context), request)
         if decision != "allow":
             return error_page(request, "invalid_request", "Choose Allow or Deny.")
-        record_consent(authz, request.user, context=context)
-        return _redirect(approve(authz, request.user, context=context), request)
+        with transaction.atomic():
+            # Consent and code together or not at all.
+            record_consent(authz, request.user, context=context)
+            location = approve(authz, request.user, context=context)
+        return _redirect(location, request)
     if not consent_needed(authz, request.user):
         return _redirect(approve(authz, request.user, context=context), request)
     response = render(

@@ -79,6 +79,9 @@ def single_valued(data: QueryDict) -> dict[str, str]:
         value = values[0]
         if len(value) > limit or len(name) > 100:
             raise InvalidRequest(f"The {name[:100]} parameter is too long.")
+        if "\x00" in value:
+            # Never legitimate, and PostgreSQL cannot even compare it (a DataError, not a 4xx).
+            raise InvalidRequest(f"The {name[:100]} parameter contains a NUL character.")
         if value:
             params[name] = value
     return params

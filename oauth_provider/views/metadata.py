@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_safe
 
 from ..conf import oauth_settings
 from ..discovery import server_metadata
+from ..errors import TemporarilyUnavailable, error_response
 from ..keys import get_jwks
+
+logger = logging.getLogger("oauth_provider")
 
 
 def _public_json(body: dict) -> JsonResponse:
@@ -30,4 +35,10 @@ def metadata_view(request, suffix: str = ""):
 
 @require_safe
 def jwks_view(request):
-    return _public_json(get_jwks())
+    try:
+        keys = get_jwks()
+    except DatabaseError:
+        # Never cached: a 503 must not stick in a resource server's key cache or a CDN.
+        logger.exception("database error in jwks_view")
+        return error_response(TemporarilyUnavailable())
+    return _public_json(keys)

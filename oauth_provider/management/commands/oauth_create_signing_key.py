@@ -32,5 +32,6 @@ class Command(BaseCommand):
                 )
             state = KeyState.ACTIVE if options["activate"] else KeyState.NEXT
             key = create_signing_key(algorithm, state=state)
-            audit.record(audit.SIGNING_KEY_CREATED, kid=key.kid, algorithm=algorithm, state=state, source="command")
+            event = audit.SIGNING_KEY_ROTATED if options["activate"] else audit.SIGNING_KEY_CREATED
+            audit.record(event, kid=key.kid, algorithm=algorithm, state=state, source="command")
         self.stdout.write(self.style.SUCCESS(f"Created {algorithm} key {key.kid} ({state})."))
