@@ -126,8 +126,8 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def sign_in(page, username: str, password: str) -> None:
-    """Fill Django's login form the way a person does (labels, then the button)."""
+def sign_in(page, username: str, password: str, button: str = "Sign in") -> None:
+    """Fill a Django login form the way a person does (labels, then the button)."""
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=button).click()

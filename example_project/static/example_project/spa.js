@@ -72,9 +72,19 @@
     item.scrollIntoView({block: "nearest"});
   }
 
+  // What a person can do about the errors this demo meets most; the RFC code is shown as well.
+  var ADVICE = {
+    access_denied: "You chose Deny, so the app got no access. Sign in again to choose otherwise.",
+    invalid_state: "This answer does not belong to a sign-in this tab started. It was ignored.",
+    issuer_mismatch: "The answer names another server (RFC 9207). It was ignored.",
+    invalid_grant: "The server no longer accepts this code or refresh token. Sign in again.",
+    network_error: "The server could not be reached."
+  };
+
   function showError(failure) {
     $("spa-error-title").textContent = failure.error;
-    $("spa-error-text").textContent = failure.description ? ": " + failure.description : "";
+    var text = [failure.description, ADVICE[failure.error]].filter(Boolean).join(" ");
+    $("spa-error-text").textContent = text;
     $("spa-error").hidden = false;
     $("spa-notice").hidden = true;
     log("error: " + failure.error + (failure.description ? " (" + failure.description + ")" : ""));
