@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from example_project import settings as example_settings
 
@@ -96,6 +97,9 @@ def browser(monkeypatch):
             yield launched
         finally:
             launched.close()
+            # The test's own ORM queries ran while Playwright's loop was set on this thread, so Django gave
+            # them a connection of their own; close it here, or it outlives the test database.
+            connections.close_all()
 
 
 @pytest.fixture
