@@ -95,6 +95,7 @@ OAUTH_PROVIDER = {
         "notes:delete": "Delete your notes",
     },
     "DEFAULT_SCOPES": ["read"],
+    "REGISTRATION_MODE": env("OAUTH_REGISTRATION_MODE", default="closed"),
 }
 
 LOGGING = {

@@ -7,30 +7,61 @@ session, and never shown again.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 
-from . import audit
+from . import admin_actions, audit
+from .activity import annotate_token_activity
+from .admin_dashboard import ActivityDashboardAdmin
+from .admin_filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
+from .conf import oauth_settings
 from .models import (
     AccessToken,
+    ActivityDashboard,
     Application,
     AuditEvent,
     AuthorizationCode,
     ClientType,
     Consent,
+    DeviceCode,
     GrantType,
+    InitialAccessToken,
     RefreshToken,
     SigningKey,
 )
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
 
+# Grants RFC 9700 deprecates (§2.4 password, §2.1.2 implicit): allowed only as a per-client opt-in.
+LEGACY_GRANTS = (GrantType.PASSWORD, GrantType.IMPLICIT)
+
 
 class ApplicationForm(forms.ModelForm):
+    """Redirect URIs, grant types (against the client type) and scopes (against the server's) are
+    validated by ``Application.clean``; the form adds the guidance an operator needs to choose."""
+
     grant_types = forms.MultipleChoiceField(
-        choices=GrantType.choices, widget=forms.CheckboxSelectMultiple, required=False
+        choices=GrantType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Public clients cannot use client credentials. Password and implicit are legacy opt-ins "
+        "(RFC 9700 deprecates both): choose them only for a client that cannot be changed.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        known = ", ".join(oauth_settings.SCOPES) or "(none)"
+        for name in ("allowed_scopes", "default_scopes"):
+            if name in self.fields:
+                self.fields[name].help_text += f" The server's scopes: {known}."
+
+    def legacy_grants(self) -> list[str]:
+        return [g for g in self.cleaned_data.get("grant_types") or [] if g in LEGACY_GRANTS]
 
     class Meta:
         model = Application
@@ -46,6 +77,8 @@ class ApplicationForm(forms.ModelForm):
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
+            "is_resource_server",
+            "resource_audiences",
             "owner",
             "is_active",
         ]
@@ -70,15 +103,27 @@ def _show_secret_once(request, application: Application, secret: str, title: str
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
-    list_display = ("name", "client_id", "client_type", "grant_list", "is_active", "created_at")
-    list_filter = ("client_type", "is_active")
+    list_display = ("name", "client_id", "client_type", "grant_list", "is_active", "created_at",
+                    "last_token_issued", "tokens_last_24h")
+    list_filter = ("client_type", GrantTypeFilter, "is_active")
     search_fields = ("name", "client_id")
     readonly_fields = ("client_id", "secret_updated_at", "created_at", "updated_at")
-    actions = ["rotate_secret"]
+    actions = ["rotate_secret", admin_actions.revoke_all_tokens, admin_actions.deactivate, admin_actions.reactivate]
+
+    def get_queryset(self, request):
+        return annotate_token_activity(super().get_queryset(request))
 
     @admin.display(description="grant types")
     def grant_list(self, obj: Application) -> str:
         return ", ".join(obj.grant_types or [])
+
+    @admin.display(description="last token issued", ordering="last_token_at")
+    def last_token_issued(self, obj: Application):
+        return obj.last_token_at
+
+    @admin.display(description="tokens, last 24 h", ordering="tokens_24h")
+    def tokens_last_24h(self, obj: Application) -> int:
+        return obj.tokens_24h
 
     def save_model(self, request, obj: Application, form, change: bool) -> None:
         secret = None
@@ -89,8 +134,36 @@ class ApplicationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             audit.record(audit.CLIENT_CREATED, application=obj, user=request.user, source="admin")
+        elif "is_active" in form.changed_data:
+            self._record_activity_change(request, obj)
         if secret is not None:
             setattr(request, NEW_SECRET_ATTRIBUTE, secret)
+        legacy = form.legacy_grants()
+        if legacy:
+            self.message_user(
+                request,
+                f"{obj.name} may use the legacy grant(s) {', '.join(legacy)}; "
+                "`manage.py check --deploy` will warn about it.",
+                messages.WARNING,
+            )
+
+    def delete_model(self, request, obj: Application) -> None:
+        with transaction.atomic():
+            admin_actions.revoke_before_delete(obj, user=request.user)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for application in queryset:
+                admin_actions.revoke_before_delete(application, user=request.user)
+            super().delete_queryset(request, queryset)
+
+    def _record_activity_change(self, request, obj: Application) -> None:
+        """Unticking "active" in the form does what the deactivate action does: revoke at once."""
+        if obj.is_active:
+            audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
+            return
+        admin_actions.record_deactivation(obj, user=request.user)
 
     def response_add(self, request, obj: Application, post_url_continue=None):
         secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
@@ -126,32 +199,51 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_revoke_permission(self, request) -> bool:
+        """Revoke actions need the model's "change" permission, though the rows themselves are read-only."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(ReadOnlyAdmin):
     list_display = ("jti", "application", "user", "grant_type", "scope", "created_at", "expires_at", "revoked_at")
-    list_filter = ("grant_type", "application")
+    list_filter = (TokenStateFilter, "grant_type", "application", UsernameFilter)
     search_fields = ("jti", "application__name", "application__client_id")
     list_select_related = ("application", "user")
+    actions = [admin_actions.revoke_access_tokens]
 
 
 @admin.register(AuthorizationCode)
 class AuthorizationCodeAdmin(ReadOnlyAdmin):
     list_display = ("pk", "application", "user", "scope", "created_at", "expires_at", "used_at")
-    list_filter = ("application",)
+    list_filter = (TokenStateFilter, "application", UsernameFilter)
     search_fields = ("application__name", "application__client_id")
     list_select_related = ("application", "user")
     exclude = ("code_digest", "code_challenge")
+
+
+@admin.register(DeviceCode)
+class DeviceCodeAdmin(ReadOnlyAdmin):
+    """Read-only; neither the device code's digest nor the user code is shown (SECURITY.md item 21)."""
+
+    list_display = ("pk", "application", "status", "user", "scope", "interval", "created_at", "expires_at",
+                    "decided_at", "last_polled_at")
+    list_filter = ("status", "application", UsernameFilter)
+    search_fields = ("application__name", "application__client_id")
+    list_select_related = ("application", "user")
+    exclude = ("device_code_digest", "user_code")
 
 
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(ReadOnlyAdmin):
     list_display = ("pk", "application", "user", "scope", "family_id", "created_at", "expires_at", "used_at",
                     "revoked_at")
-    list_filter = ("application",)
+    list_filter = (TokenStateFilter, "application", UsernameFilter)
     search_fields = ("family_id", "application__name", "application__client_id")
     list_select_related = ("application", "user")
     exclude = ("token_digest",)
+    actions = [admin_actions.revoke_refresh_tokens]
 
 
 @admin.register(Consent)
@@ -173,8 +265,87 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
+    """Who (user, client), what (event, details), when and from where (IP, user agent); never a secret."""
+
     list_display = ("created_at", "event", "client_id", "user", "ip_address")
-    list_filter = ("event",)
-    search_fields = ("client_id", "event")
-    date_hierarchy = "created_at"
+    list_filter = (AuditEventNameFilter, "application", UsernameFilter, "created_at")
+    search_fields = ("=client_id", "=event", "user__username", "application__name")
     list_select_related = ("user",)
+    # The table grows to millions of rows: count only the filtered result, never the whole table twice,
+    # and no date_hierarchy (its SELECT DISTINCT over every date costs a full scan); the date filter stays.
+    show_full_result_count = False
+    fields = ("created_at", "event", "application", "client_id", "user", "ip_address", "user_agent",
+              "details_json")
+    readonly_fields = ("details_json",)
+
+    @admin.display(description="details")
+    def details_json(self, obj: AuditEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+admin.site.register(ActivityDashboard, ActivityDashboardAdmin)
+
+
+NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE = "_oauth_provider_new_initial_access_token"
+
+
+def _in_a_week():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=7)
+
+
+class InitialAccessTokenForm(forms.ModelForm):
+    expires_at = forms.DateTimeField(initial=_in_a_week)
+
+    class Meta:
+        model = InitialAccessToken
+        fields = ["description", "expires_at", "max_uses"]
+
+
+@admin.register(InitialAccessToken)
+class InitialAccessTokenAdmin(admin.ModelAdmin):
+    """Tokens that allow dynamic client registration (REGISTRATION_MODE "initial_access_token").
+
+    The token is generated on creation and shown once; afterwards only its digest exists, so a
+    lost token is replaced, not recovered. Existing rows can only have their expiry shortened.
+    """
+
+    form = InitialAccessTokenForm
+    list_display = ("pk", "description", "created_by", "created_at", "expires_at", "uses", "max_uses")
+    readonly_fields = ("created_by", "created_at", "uses")
+    list_select_related = ("created_by",)
+
+    def save_model(self, request, obj: InitialAccessToken, form, change: bool) -> None:
+        token = None
+        if not change:
+            token = obj.generate_token()
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if token is not None:
+            audit.record(audit.INITIAL_ACCESS_TOKEN_CREATED, user=request.user, initial_access_token_id=obj.pk,
+                         max_uses=obj.max_uses, source="admin")
+            setattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, token)
+
+    def response_add(self, request, obj: InitialAccessToken, post_url_continue=None):
+        from .discovery import endpoint_url
+
+        token = getattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/oauth_provider/initialaccesstoken/token_once.html",
+            {
+                **admin.site.each_context(request),
+                "title": "Initial access token created: copy it now",
+                "initial_access_token": obj,
+                "token": token,
+                "registration_endpoint": endpoint_url("register"),
+                "opts": InitialAccessToken._meta,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response

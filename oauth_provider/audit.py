@@ -9,7 +9,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from . import signals
 from .conf import oauth_settings
+from .models import AuditEvent
 
 logger = logging.getLogger("oauth_provider.audit")
 
@@ -17,6 +19,9 @@ TOKEN_ISSUED = "token_issued"
 CLIENT_AUTH_FAILED = "client_auth_failed"
 CLIENT_CREATED = "client_created"
 CLIENT_SECRET_ROTATED = "client_secret_rotated"
+CLIENT_DEACTIVATED = "client_deactivated"
+CLIENT_REACTIVATED = "client_reactivated"
+TOKENS_REVOKED_BY_ADMIN = "tokens_revoked_by_admin"
 SIGNING_KEY_CREATED = "signing_key_created"
 SIGNING_KEY_ROTATED = "signing_key_rotated"
 CONSENT_GRANTED = "consent_granted"
@@ -28,6 +33,28 @@ CODE_REPLAYED = "authorization_code_replayed"
 REFRESH_TOKEN_ROTATED = "refresh_token_rotated"
 REFRESH_TOKEN_REUSED = "refresh_token_reused"
 PASSWORD_GRANT_FAILED = "password_grant_failed"
+DEVICE_CODE_ISSUED = "device_code_issued"
+DEVICE_CODE_APPROVED = "device_code_approved"
+DEVICE_CODE_DENIED = "device_code_denied"
+DEVICE_USER_CODE_RATE_LIMITED = "device_user_code_rate_limited"
+TOKEN_REVOKED = "token_revoked"
+CLIENT_REGISTERED = "client_registered"
+CLIENT_CONFIGURATION_READ = "client_configuration_read"
+CLIENT_UPDATED = "client_updated"
+CLIENT_DELETED = "client_deleted"
+REGISTRATION_REFUSED = "client_registration_refused"
+INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created"
+SIGNING_KEY_DELETED = "signing_key_deleted"
+CLEANUP_RUN = "cleanup_run"
+
+
+# Events that issue exactly one access token each, and the grant they stand for when their
+# details carry no ``grant_type`` (the dashboard and the client list count tokens from these).
+TOKEN_ISSUING_EVENTS: dict[str, str] = {
+    TOKEN_ISSUED: "",
+    CODE_REDEEMED: "authorization_code",
+    REFRESH_TOKEN_ROTATED: "refresh_token",
+}
 
 
 @dataclass(frozen=True)
@@ -55,20 +82,44 @@ def record(
     user: Any = None,
     **details: Any,
 ) -> None:
-    """Write one AuditEvent row (and a log line) unless auditing is turned off."""
-    from .models import AuditEvent
-
+    """Write one AuditEvent row (and a log line) unless auditing is turned off, then send the signals."""
     if application is not None and not client_id:
         client_id = application.client_id
     logger.info("%s client_id=%s", event, client_id)
-    if not oauth_settings.AUDIT_ENABLED:
-        return
-    AuditEvent.objects.create(
-        event=event,
-        application=application,
-        client_id=client_id[:100],
-        user=user if getattr(user, "is_authenticated", False) else None,
-        ip_address=context.ip_address,
-        user_agent=context.user_agent,
-        details=details,
-    )
+    user = user if getattr(user, "is_authenticated", False) else None
+    if oauth_settings.AUDIT_ENABLED:
+        AuditEvent.objects.create(
+            event=event,
+            application=application,
+            client_id=client_id[:100],
+            user=user,
+            ip_address=context.ip_address,
+            user_agent=context.user_agent,
+            details=details,
+        )
+    _send_signals(event, application=application, client_id=client_id, user=user, context=context, details=details)
+
+
+def _event_signals(event: str) -> list:
+    named = {
+        CLIENT_AUTH_FAILED: signals.client_authentication_failed,
+        CONSENT_GRANTED: signals.consent_granted,
+        CONSENT_DENIED: signals.consent_denied,
+        REFRESH_TOKEN_REUSED: signals.refresh_token_reused,
+        TOKENS_REVOKED_BY_ADMIN: signals.token_revoked,
+    }
+    found = [signals.event_recorded]
+    if event in TOKEN_ISSUING_EVENTS:
+        found.append(signals.token_issued)
+    if event in named:
+        found.append(named[event])
+    return found
+
+
+def _send_signals(event: str, **kwargs: Any) -> None:
+    from .models import AuditEvent
+
+    for signal in _event_signals(event):
+        for receiver, result in signal.send_robust(sender=AuditEvent, event=event, **kwargs):
+            if isinstance(result, Exception):
+                logger.error("receiver %r of %s failed", receiver, event, exc_info=result)

@@ -73,14 +73,32 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         oauth_settings.GRANT_TYPES  # noqa: B018 - resolves the import strings
     except ImproperlyConfigured as exc:
         errors.append(checks.Error(str(exc), id="oauth_provider.E005"))
-    for name in ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS"):
+    lifetimes = ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS",
+                 "DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW")
+    for name in lifetimes:
         value = getattr(oauth_settings, name)
         if not isinstance(value, int) or value <= 0:
             errors.append(
                 checks.Error(f"OAUTH_PROVIDER['{name}'] must be a positive number of seconds.",
                              id="oauth_provider.E007")
             )
+    errors.extend(_registration_errors())
     return errors
+
+
+def _registration_errors() -> list[checks.CheckMessage]:
+    """REGISTRATION_MODE is known and REGISTRATION_SCOPES are server scopes (RFC 7591)."""
+    from .registration import REGISTRATION_MODES
+
+    problems = []
+    if oauth_settings.REGISTRATION_MODE not in REGISTRATION_MODES:
+        problems.append(f"REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}")
+    scopes = oauth_settings.REGISTRATION_SCOPES
+    if scopes is not None and (isinstance(scopes, str) or any(s not in oauth_settings.SCOPES for s in scopes)):
+        problems.append("REGISTRATION_SCOPES must be None or a list of names from SCOPES")
+    if not problems:
+        return []
+    return [checks.Error("OAUTH_PROVIDER: " + "; ".join(problems) + ".", id="oauth_provider.E008")]
 
 
 @checks.register("oauth_provider", deploy=True)
@@ -118,6 +136,15 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "Authorization codes live longer than 60 seconds.",
                 hint="Keep AUTHORIZATION_CODE_LIFETIME at 60 seconds or less (SECURITY.md item 6).",
                 id="oauth_provider.W004",
+            )
+        )
+    if oauth_settings.REGISTRATION_MODE == "open":
+        warnings.append(
+            checks.Warning(
+                "Dynamic client registration is open: anyone can create clients.",
+                hint="Use REGISTRATION_MODE 'initial_access_token' unless open registration is intended "
+                     "(SECURITY.md item 4).",
+                id="oauth_provider.W008",
             )
         )
     return warnings

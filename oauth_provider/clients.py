@@ -84,7 +84,8 @@ def authenticate_client(
     if credentials is None:
         raise InvalidClient("Client authentication is required.", headers=BASIC_CHALLENGE)
     headers = BASIC_CHALLENGE if credentials.method == CLIENT_SECRET_BASIC else {}
-    application = Application.objects.filter(client_id=credentials.client_id).first()
+    # client_id is unique: no ORDER BY (Meta.ordering would add one), which the SQL compiler charges per request.
+    application = next(iter(Application.objects.filter(client_id=credentials.client_id).order_by()[:1]), None)
     reason = _failure_reason(application, credentials)
     if reason is not None:
         audit.record(

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_ENCRYPTION_KEYS": [],
     # Seconds a process keeps the signing keys and the JWKS document before reading them again.
     "SIGNING_KEY_CACHE_SECONDS": 60,
+    # Seconds a retired signing key stays published beyond the longest access-token lifetime.
+    "RETIRED_KEY_MARGIN": 300,
     # max-age of the JWKS and metadata responses.
     "JWKS_MAX_AGE": 300,
     # Scopes the server knows: name -> human description shown on the consent page.
@@ -51,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
         "refresh_token": "oauth_provider.grants.refresh_token.RefreshTokenGrant",
         # Usable only by clients whose grant_types include "password" (a deploy check warns).
         "password": "oauth_provider.grants.password.PasswordGrant",
+        # RFC 8628 §3.4; also publishes the device authorization endpoint in the metadata.
+        "urn:ietf:params:oauth:grant-type:device_code": "oauth_provider.grants.device_code.DeviceCodeGrant",
     },
     # Remember a user's consent per client, so the consent page is shown again only for new scopes.
     "REMEMBER_CONSENT": True,
@@ -61,14 +65,28 @@ DEFAULTS: dict[str, Any] = {
     # Password grant guessing limit: failures per username within the window (seconds) before 429.
     "PASSWORD_GRANT_MAX_FAILURES": 5,
     "PASSWORD_GRANT_FAILURE_WINDOW": 300,
+    # Wrong user codes on the device verification page (RFC 8628 §5.1): entries allowed per user and per
+    # source address within the window (seconds) before the page answers 429.
+    "DEVICE_USER_CODE_MAX_FAILURES": 5,
+    "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS": 20,
+    "DEVICE_USER_CODE_FAILURE_WINDOW": 900,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.
     "CORS_MAX_AGE": 600,
+    # Admin dashboard: failed client authentications within one hour that flag a client as attacked.
+    "DASHBOARD_FAILED_AUTH_BURST": 10,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
+    # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
+    # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
+    "REGISTRATION_MODE": "closed",
+    # Scopes a registered client may ask for; None means every scope in SCOPES.
+    "REGISTRATION_SCOPES": None,
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
+    # Days oauth_cleanup keeps audit events; None keeps them for ever.
+    "AUDIT_RETENTION_DAYS": 365,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
     # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---

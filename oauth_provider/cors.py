@@ -1,4 +1,4 @@
-"""CORS for browser clients at the token endpoint (and, later, revocation).
+"""CORS for browser clients at the token and revocation endpoints.
 
 An origin is allowed when an active client registered it in ``allowed_origins``. A preflight
 names no client, so it is answered for an origin any active client registered; the actual
@@ -62,3 +62,17 @@ def _vary_on_origin(response: HttpResponse) -> None:
     # The answer depends on Origin: shared caches must not serve one origin's answer to another.
     existing = response.get("Vary")
     response["Vary"] = f"{existing}, Origin" if existing else "Origin"
+
+
+class CorsEndpointMixin:
+    """For a DRF view of a browser-callable endpoint (revocation): preflight and CORS headers,
+    errors included, exactly as at the token endpoint."""
+
+    def options(self, request, *args, **kwargs):
+        return preflight_response(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method != "OPTIONS":
+            add_cors_headers(request, response)
+        return response

@@ -11,6 +11,7 @@ from .authorization import implicit_enabled
 from .clients import CONFIDENTIAL_METHODS, NONE
 from .conf import oauth_settings
 from .models import ClientType, GrantType
+from .registration import INITIAL_ACCESS_TOKEN, OPEN
 
 
 def endpoint_url(name: str) -> str | None:
@@ -48,9 +49,21 @@ def server_metadata() -> dict[str, Any]:
         "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": auth_methods,
     }
+    revocation_endpoint = endpoint_url("revoke")
+    if revocation_endpoint is not None:
+        document["revocation_endpoint"] = revocation_endpoint  # RFC 8414 §2, RFC 7009
+        document["revocation_endpoint_auth_methods_supported"] = auth_methods
+    introspection_endpoint = endpoint_url("introspect")
+    if introspection_endpoint is not None:
+        document["introspection_endpoint"] = introspection_endpoint  # RFC 7662: confidential clients only
+        document["introspection_endpoint_auth_methods_supported"] = list(CONFIDENTIAL_METHODS)
+    if oauth_settings.REGISTRATION_MODE in (INITIAL_ACCESS_TOKEN, OPEN):
+        document["registration_endpoint"] = endpoint_url("register")  # RFC 7591 §3, RFC 8414 §2
     if "code" in response_types:
         # plain is a per-client legacy opt-in and is not advertised (RFC 9700 §2.1.1).
         document["code_challenge_methods_supported"] = ["S256"]
     if response_types:
         document["authorization_response_iss_parameter_supported"] = True  # RFC 9207 §3
+    if GrantType.DEVICE_CODE in grants:
+        document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
     return {name: value for name, value in document.items() if value is not None}

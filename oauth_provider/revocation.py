@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import pre_delete
 from django.utils import timezone
 
 from .conf import oauth_settings
-from .models import AccessToken, RefreshToken
+from .models import AccessToken, Application, RefreshToken
 
 REVOKED_JTI_PREFIX = "oauth_provider:revoked-jti:"
 
@@ -52,6 +53,35 @@ def revoke_refresh_family(family_id) -> int:
     count = family.filter(revoked_at__isnull=True).update(revoked_at=now)
     revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id=family_id))
     return count
+
+
+def revoke_refresh_families(family_ids) -> int:
+    """Revoke several refresh-token families at once (the admin's revoke action)."""
+    family_ids = list(family_ids)
+    now = timezone.now()
+    count = RefreshToken.objects.filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
+    revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id__in=family_ids))
+    return count
+
+
+def revoke_client_tokens(application: Application) -> tuple[int, int]:
+    """Revoke every live access and refresh token of a client (deletion, deactivation, "revoke all").
+
+    SECURITY.md item 4: resource servers that check revocation then refuse its access tokens at once.
+    Returns (access tokens revoked, refresh tokens revoked).
+    """
+    now = timezone.now()
+    refresh = RefreshToken.objects.filter(application=application, revoked_at__isnull=True).update(revoked_at=now)
+    access = revoke_access_tokens(AccessToken.objects.filter(application=application))
+    return access, refresh
+
+
+def _revoke_before_client_delete(sender, instance: Application, **kwargs) -> None:
+    # Deleting the rows alone would leave the JWTs valid wherever they verify without the database.
+    revoke_client_tokens(instance)
+
+
+pre_delete.connect(_revoke_before_client_delete, sender=Application, dispatch_uid="oauth_provider.revoke_on_delete")
 
 
 def is_jti_revoked(jti: str) -> bool:

@@ -3,7 +3,11 @@
 from django.urls import path
 
 from .views.authorize import authorize_view, consent_list_view, consent_revoke_view
+from .views.device import DeviceAuthorizationView, device_verify_done_view, device_verify_view
+from .views.introspect import IntrospectionView
 from .views.metadata import jwks_view
+from .views.register import ClientConfigurationView, RegistrationView
+from .views.revoke import RevocationView
 from .views.token import TokenView
 
 app_name = "oauth_provider"
@@ -12,6 +16,13 @@ urlpatterns = [
     path("authorize/", authorize_view, name="authorize"),
     path("token/", TokenView.as_view(), name="token"),
     path("jwks/", jwks_view, name="jwks"),
+    path("revoke/", RevocationView.as_view(), name="revoke"),
+    path("introspect/", IntrospectionView.as_view(), name="introspect"),
+    path("register/", RegistrationView.as_view(), name="register"),
+    path("register/<str:client_id>/", ClientConfigurationView.as_view(), name="client_configuration"),
     path("consents/", consent_list_view, name="consents"),
     path("consents/<int:consent_id>/revoke/", consent_revoke_view, name="consent_revoke"),
+    path("device/", DeviceAuthorizationView.as_view(), name="device_authorization"),
+    path("device/verify/", device_verify_view, name="device_verify"),
+    path("device/verify/done/", device_verify_done_view, name="device_verify_done"),
 ]

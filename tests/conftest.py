@@ -28,6 +28,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists.
+
+    Started earlier, it sees SQLite's ``:memory:`` name and shares the test thread's connection, which
+    its request-finished handler then closes under the test thread (a crash once the name is a file).
+    """
+    return live_server
+
+
 # Key pairs generated so far in this test session, per algorithm. RSA generation costs up to a
 # second; tests reuse pairs across tests (each test's rows are rolled back) but never within one.
 _KEY_POOL: dict[str, list] = {}
@@ -106,3 +116,4 @@ def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)
     return client
+

@@ -53,3 +53,10 @@ class WebApplicationFactory(ApplicationFactory):
 
     grant_types = factory.LazyFunction(lambda: [GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN])
     redirect_uris = "https://web.example.test/callback"
+
+
+class DeviceApplicationFactory(ApplicationFactory):
+    """A public device client (TV, CLI) allowed the device grant and refresh tokens."""
+
+    client_type = ClientType.PUBLIC
+    grant_types = factory.LazyFunction(lambda: [GrantType.DEVICE_CODE, GrantType.REFRESH_TOKEN])

@@ -64,3 +64,15 @@ def test_long_access_tokens_warn_W003():
 
 def test_long_codes_warn_W004():
     assert run({**BASE, "AUTHORIZATION_CODE_LIFETIME": 600}, check_deploy) == ["oauth_provider.W004"]
+
+
+def test_unknown_registration_mode_is_E008():
+    assert run({**BASE, "REGISTRATION_MODE": "wide-open"}) == ["oauth_provider.E008"]
+
+
+def test_registration_scopes_outside_scopes_are_E008():
+    assert run({**BASE, "REGISTRATION_SCOPES": ["read", "superuser"]}) == ["oauth_provider.E008"]
+
+
+def test_open_registration_warns_W008():
+    assert run({**BASE, "REGISTRATION_MODE": "open"}, check_deploy) == ["oauth_provider.W008"]

@@ -163,3 +163,10 @@ def test_deactivated_user_cannot_refresh(client, web_app, tokens, user):
 def test_public_client_refreshes_without_secret(user_client, client, public_app):
     body = redeem(user_client, public_app, obtain_code(user_client, public_app)).json()
     assert refresh(client, public_app, body["refresh_token"]).status_code == 200
+
+
+def test_rotation_query_count(client, web_app, tokens, django_assert_num_queries):
+    # application; refresh token (+user); mark it used; insert the rotated token; insert access; audit
+    with django_assert_num_queries(6):
+        response = refresh(client, web_app, tokens["refresh_token"])
+    assert response.status_code == 200

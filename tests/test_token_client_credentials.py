@@ -339,3 +339,13 @@ def test_error_responses_never_echo_the_secret(client, application):
     response = post_token(client, {"grant_type": "client_credentials", "client_id": application.client_id,
                                    "client_secret": "very-secret-guess"})
     assert b"very-secret-guess" not in response.content
+
+
+def test_token_response_is_json_whatever_the_accept_header(client, application):
+    # RFC 6749 §5.1: the token response is application/json; no content negotiation, no 406.
+    response = client.post(TOKEN_URL, "grant_type=client_credentials",
+                           content_type="application/x-www-form-urlencoded",
+                           HTTP_AUTHORIZATION=basic_auth(application.client_id, application.secret),
+                           HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"

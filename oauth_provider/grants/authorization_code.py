@@ -8,22 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import audit, crypto
-from ..conf import oauth_settings
 from ..errors import InvalidGrant
 from ..models import AccessToken, AuthorizationCode, GrantType, RefreshToken
 from ..revocation import revoke_access_tokens, revoke_refresh_family
 from ..scopes import parse_scope
-from ..tokens import issue_access_token, issue_refresh_token, token_response_body
 from .base import Grant
 
 # One message for every unusable code: the client learns nothing about why (unknown, used, expired, ...).
 INVALID_CODE = "The authorization code is invalid, expired, used or was issued to another client."
-
-
-def refresh_tokens_enabled_for(client) -> bool:
-    """A refresh token goes to clients allowed the refresh_token grant, when the server serves it."""
-    served = GrantType.REFRESH_TOKEN in oauth_settings.GRANT_TYPES
-    return served and client.allows_grant(GrantType.REFRESH_TOKEN)
 
 
 class AuthorizationCodeGrant(Grant):
@@ -46,36 +38,23 @@ class AuthorizationCodeGrant(Grant):
         self._check_redirect_uri(code, params.get("redirect_uri"))
         self._check_pkce(code, params.get("code_verifier"))
         scope = parse_scope(code.scope)
-        with transaction.atomic():
+        # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
+        with transaction.atomic(savepoint=False):
             # Single use, enforced by the database: of concurrent redemptions only one updates the row.
             unused = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True)
             won = unused.update(used_at=timezone.now())
             if won:
-                refresh = None
-                if refresh_tokens_enabled_for(self.client):
-                    refresh = issue_refresh_token(
-                        application=self.client, user=code.user, scope=scope, authorization_code=code
-                    )
-                access = issue_access_token(
-                    application=self.client,
+                body = self.issue_tokens(
                     scope=scope,
-                    grant_type=self.grant_type,
                     user=code.user,
+                    with_refresh=self.may_refresh(),
                     authorization_code=code,
-                    refresh_token=refresh.record if refresh else None,
-                )
-                audit.record(
-                    audit.CODE_REDEEMED,
-                    context=self.request.context,
-                    application=self.client,
-                    user=code.user,
+                    event=audit.CODE_REDEEMED,
                     code_id=code.pk,
-                    jti=access.record.jti,
-                    scope=access.record.scope,
                 )
         if not won:
             self._replayed(code)
-        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        return body
 
     def _replayed(self, code: AuthorizationCode) -> None:
         """RFC 6749 §4.1.2: a second use revokes every token issued from the code."""

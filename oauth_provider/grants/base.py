@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 from .. import audit
 from ..conf import oauth_settings
 from ..errors import InvalidRequest, InvalidScope, UnauthorizedClient
-from ..models import Application, ClientType
+from ..models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
 from ..scopes import parse_scope
+from ..tokens import issue_access_token, issue_refresh_token, token_response_body
 
 
 @dataclass
@@ -54,24 +55,74 @@ class Grant(ABC):
     def issue(self) -> dict[str, Any]:
         """Validate the request and return the token response body."""
 
-    def requested_scope(self) -> list[str]:
-        """The scope to grant a client acting for itself: what it asked for if allowed, else its default.
+    def may_refresh(self) -> bool:
+        """A refresh token goes to clients allowed the refresh_token grant, when the server serves it."""
+        served = GrantType.REFRESH_TOKEN in oauth_settings.GRANT_TYPES
+        return served and self.client.allows_grant(GrantType.REFRESH_TOKEN)
 
-        RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
+    def issue_tokens(
+        self,
+        *,
+        scope: list[str],
+        user: Any = None,
+        with_refresh: bool = False,
+        parent: RefreshToken | None = None,
+        authorization_code: AuthorizationCode | None = None,
+        event: str = audit.TOKEN_ISSUED,
+        **details: Any,
+    ) -> dict[str, Any]:
+        """Issue an access token (and a refresh token when asked), audit it, return the response body.
+
+        Call it inside the grant's transaction, so a failure leaves no half-issued tokens.
+        ``parent`` makes the refresh token the rotation of that one (same family and scope).
         """
-        try:
-            requested = parse_scope(self.request.params.get("scope"))
-        except ValueError as exc:
-            raise InvalidScope(f"Malformed scope: {exc}.") from exc
-        allowed = self.client.allowed_scope_list
+        refresh = None
+        if with_refresh:
+            refresh = issue_refresh_token(
+                application=self.client, user=user, scope=scope, parent=parent,
+                authorization_code=authorization_code,
+            )
+        access = issue_access_token(
+            application=self.client,
+            scope=scope,
+            grant_type=self.grant_type,
+            user=user,
+            refresh_token=refresh.record if refresh else None,
+            authorization_code=authorization_code,
+        )
+        audit.record(
+            event,
+            context=self.request.context,
+            application=self.client,
+            user=user,
+            grant_type=self.grant_type,
+            jti=access.record.jti,
+            scope=access.record.scope,
+            **details,
+        )
+        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+
+    def requested_scope(self) -> list[str]:
+        """The scope to grant a client acting for itself (see ``client_requested_scope``)."""
+        return client_requested_scope(self.client, self.request.params.get("scope"))
+
+
+def client_requested_scope(client: Application, raw_scope: str | None) -> list[str]:
+    """What a client asked for if allowed, else its default (token and device endpoints).
+
+    RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
+    """
+    try:
+        requested = parse_scope(raw_scope)
+    except ValueError as exc:
+        raise InvalidScope(f"Malformed scope: {exc}.") from exc
+    allowed = client.allowed_scope_list
+    if not requested:
+        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
         if not requested:
-            requested = self.client.default_scope_list or [
-                s for s in oauth_settings.DEFAULT_SCOPES if s in allowed
-            ]
-            if not requested:
-                raise InvalidScope("No scope was requested and the client has no default scope.")
-            return requested
-        outside = [s for s in requested if s not in allowed]
-        if outside:
-            raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
+            raise InvalidScope("No scope was requested and the client has no default scope.")
         return requested
+    outside = [s for s in requested if s not in allowed]
+    if outside:
+        raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
+    return requested

@@ -6,9 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import audit
 from ..models import ClientType, GrantType
-from ..tokens import issue_access_token, token_response_body
 from .base import Grant
 
 
@@ -20,15 +18,6 @@ class ClientCredentialsGrant(Grant):
     def issue(self) -> dict[str, Any]:
         scope = self.requested_scope()
         # No savepoint: nothing here needs a partial rollback, and it saves two queries when nested.
-        with transaction.atomic(savepoint=False):
-            access = issue_access_token(application=self.client, scope=scope, grant_type=self.grant_type)
-            audit.record(
-                audit.TOKEN_ISSUED,
-                context=self.request.context,
-                application=self.client,
-                grant_type=self.grant_type,
-                jti=access.record.jti,
-                scope=access.record.scope,
-            )
         # RFC 6749 §4.4.3: no refresh token for this grant.
-        return token_response_body(access, scope=scope)
+        with transaction.atomic(savepoint=False):
+            return self.issue_tokens(scope=scope)

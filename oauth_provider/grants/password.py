@@ -16,8 +16,6 @@ from .. import audit, crypto
 from ..conf import oauth_settings
 from ..errors import InvalidGrant
 from ..models import GrantType
-from ..tokens import issue_access_token, issue_refresh_token, token_response_body
-from .authorization_code import refresh_tokens_enabled_for
 from .base import Grant
 
 FAILURES_PREFIX = "oauth_provider:password-failures:"
@@ -56,23 +54,4 @@ class PasswordGrant(Grant):
         cache.delete(key)
         scope = self.requested_scope()
         with transaction.atomic():
-            refresh = None
-            if refresh_tokens_enabled_for(self.client):
-                refresh = issue_refresh_token(application=self.client, user=user, scope=scope)
-            access = issue_access_token(
-                application=self.client,
-                scope=scope,
-                grant_type=self.grant_type,
-                user=user,
-                refresh_token=refresh.record if refresh else None,
-            )
-            audit.record(
-                audit.TOKEN_ISSUED,
-                context=self.request.context,
-                application=self.client,
-                user=user,
-                grant_type=self.grant_type,
-                jti=access.record.jti,
-                scope=access.record.scope,
-            )
-        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+            return self.issue_tokens(scope=scope, user=user, with_refresh=self.may_refresh())

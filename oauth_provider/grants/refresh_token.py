@@ -12,7 +12,6 @@ from ..errors import InvalidGrant, InvalidScope
 from ..models import GrantType, RefreshToken
 from ..revocation import revoke_refresh_family
 from ..scopes import parse_scope
-from ..tokens import issue_access_token, issue_refresh_token, token_response_body
 from .base import Grant
 
 INVALID_REFRESH = "The refresh token is invalid, expired, revoked or was issued to another client."
@@ -39,31 +38,22 @@ class RefreshTokenGrant(Grant):
         if token.user is not None and not token.user.is_active:
             raise InvalidGrant(INVALID_REFRESH)
         scope = self._narrowed_scope(token)
-        with transaction.atomic():
+        # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
+        with transaction.atomic(savepoint=False):
             live = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True, revoked_at__isnull=True)
             won = live.update(used_at=now)
             if won:
-                rotated = issue_refresh_token(application=self.client, user=token.user, scope=token.scope,
-                                              parent=token)
-                access = issue_access_token(
-                    application=self.client,
+                body = self.issue_tokens(
                     scope=scope,
-                    grant_type=self.grant_type,
                     user=token.user,
-                    refresh_token=rotated.record,
-                )
-                audit.record(
-                    audit.REFRESH_TOKEN_ROTATED,
-                    context=self.request.context,
-                    application=self.client,
-                    user=token.user,
+                    with_refresh=True,
+                    parent=token,
+                    event=audit.REFRESH_TOKEN_ROTATED,
                     family_id=str(token.family_id),
-                    jti=access.record.jti,
-                    scope=access.record.scope,
                 )
         if not won:
             self._reused(token)
-        return token_response_body(access, refresh_token=rotated.token, scope=scope)
+        return body
 
     def _narrowed_scope(self, token: RefreshToken) -> list[str]:
         """RFC 6749 §6: a refresh may ask for less than was granted, never more."""

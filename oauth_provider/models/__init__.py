@@ -1,13 +1,15 @@
 """The tables of the authorization server. Import models from here."""
 
-from .audit import AuditEvent
+from .audit import ActivityDashboard, AuditEvent
 from .clients import Application, ClientType, Consent, GrantType
 from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from .keys import KeyState, SigningKey
+from .registration import InitialAccessToken
 from .tokens import AccessToken, RefreshToken
 
 __all__ = [
     "AccessToken",
+    "ActivityDashboard",
     "Application",
     "AuditEvent",
     "AuthorizationCode",
@@ -16,6 +18,7 @@ __all__ = [
     "DeviceCode",
     "DeviceCodeStatus",
     "GrantType",
+    "InitialAccessToken",
     "KeyState",
     "RefreshToken",
     "SigningKey",

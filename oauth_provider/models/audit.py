@@ -34,3 +34,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event}"
+
+
+class ActivityDashboard(AuditEvent):
+    """The admin's activity dashboard over the audit trail. A proxy model, so that the dashboard
+    has a place in the admin index and a permission of its own ("Can view activity dashboard")."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "activity dashboard"
+        verbose_name_plural = "activity dashboard"
+        default_permissions = ("view",)

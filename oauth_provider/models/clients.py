@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import crypto
+from ..conf import oauth_settings
 from ..scopes import known_scopes, parse_scope
 from ..validators import validate_redirect_uri
 
@@ -60,6 +61,12 @@ class Application(models.Model):
     )
     allowed_origins = models.TextField(blank=True, help_text="Origins allowed for CORS, one per line.")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    is_resource_server = models.BooleanField(
+        default=False, help_text="May introspect access tokens for the audiences it serves (RFC 7662)."
+    )
+    resource_audiences = models.TextField(
+        blank=True, help_text="Audiences (aud) this resource server serves, one per line; empty: the server default."
+    )
     metadata = models.JSONField(default=dict, blank=True, help_text="Other RFC 7591 client metadata.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,6 +142,12 @@ class Application(models.Model):
     @property
     def origin_list(self) -> list[str]:
         return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
+
+    @property
+    def served_audience_list(self) -> list[str]:
+        """The ``aud`` values of the access tokens this resource server may introspect."""
+        audiences = [line.strip() for line in self.resource_audiences.splitlines() if line.strip()]
+        return audiences or [oauth_settings.access_token_audience]
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in (self.grant_types or [])

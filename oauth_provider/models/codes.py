@@ -60,4 +60,5 @@ class DeviceCode(models.Model):
         verbose_name = "device code"
 
     def __str__(self) -> str:
-        return f"{self.user_code[:4]}-{self.user_code[4:]} ({self.status})"
+        # Not the user code: the admin and logs show this string (SECURITY.md item 21).
+        return f"device code #{self.pk} for {self.application_id} ({self.status})"

@@ -32,6 +32,11 @@ class OAuthAPIView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [FormParser]
 
+    def perform_content_negotiation(self, request: Any, force: bool = False):
+        """Always JSON (RFC 6749 §5.1): no Accept parsing per request, and no 406 for an odd Accept."""
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
+
     def form_params(self, request: Any) -> dict[str, str]:
         """The POST body as single-valued parameters (RFC 6749 §3.1, §3.2).
 

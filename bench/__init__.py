@@ -1,0 +1,1 @@
+"""The benchmark harness (``make bench``): gunicorn + PostgreSQL driven by wrk; see README "Performance"."""

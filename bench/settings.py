@@ -1,0 +1,35 @@
+"""Settings of the benchmarked server: the example site's, as a production deployment would run it.
+
+DEBUG off, persistent database connections, no debug toolbar or query logging; the only addition
+is ``bench.urls`` (the example site's URLs plus the two floor views the ratios are measured against).
+The orchestrator (``bench/run.py``) sets ``DATABASE_URL`` and ``OAUTH_ISSUER`` in the environment.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oauth_bench")
+os.environ["DEBUG"] = "false"
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import DATABASES, OAUTH_PROVIDER
+
+DEBUG = False
+# "testserver": the orchestrator counts SQL queries per request in process, with Django's test client.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+ROOT_URLCONF = "bench.urls"
+
+# Persistent connections, as any production deployment on PostgreSQL configures them.
+DATABASES["default"]["CONN_MAX_AGE"] = 600
+
+OAUTH_PROVIDER = {
+    **OAUTH_PROVIDER,
+    # A fixed encryption key (the example's default derives one from SECRET_KEY, which a deploy check warns about).
+    "KEY_ENCRYPTION_KEYS": [os.environ.get("OAUTH_KEY_ENCRYPTION_KEYS", "bench-key-encryption-secret-0123456789")],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

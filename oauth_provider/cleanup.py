@@ -1,0 +1,91 @@
+"""Deleting what has expired, in small batches, so clean-up never holds long locks.
+
+Each batch selects at most ``batch_size`` primary keys (walking the key upwards) and deletes them
+in a transaction of its own; a cron job can run it while the server serves requests.
+
+What goes, and why it is safe:
+- authorization codes and device codes past their expiry (they can no longer be redeemed);
+- access tokens past their expiry, revoked or not (the JWT is dead everywhere by then);
+- refresh tokens whose whole family is dead (no token of the family is unused, unrevoked and
+  unexpired). Used tokens of a live family are kept: presenting one again must still be detected
+  as reuse and revoke the family (RFC 9700 §4.14.2);
+- audit events older than ``AUDIT_RETENTION_DAYS`` (never, when it is None);
+- retired signing keys no live token can need (``key_rotation.delete_expired_retired_keys``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from .conf import oauth_settings
+from .key_rotation import delete_expired_retired_keys
+from .models import AccessToken, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What clean-up removed (or, in a dry run, would remove) from one table."""
+
+    name: str
+    count: int
+    batches: int
+
+
+def delete_in_batches(queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[int, int]:
+    """Delete the rows of ``queryset`` at most ``batch_size`` at a time; (rows deleted, batches)."""
+    model = queryset.model
+    deleted = batches = 0
+    last_pk = None
+    while True:
+        page = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
+        pks = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not pks:
+            break
+        with transaction.atomic():
+            _, per_model = model.objects.filter(pk__in=pks).delete()
+        deleted += per_model.get(model._meta.label, 0)
+        batches += 1
+        last_pk = pks[-1]
+        if len(pks) < batch_size:
+            break
+    return deleted, batches
+
+
+def expired_querysets() -> list[tuple[str, QuerySet]]:
+    """(name, rows to delete) per table, in an order that keeps the SET NULL updates small."""
+    now = timezone.now()
+    live_in_family = RefreshToken.objects.filter(
+        family_id=OuterRef("family_id"), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
+        family_expires_at__gt=now,
+    )
+    querysets = [
+        ("access tokens", AccessToken.objects.filter(expires_at__lte=now)),
+        ("refresh tokens", RefreshToken.objects.filter(~Exists(live_in_family))),
+        ("authorization codes", AuthorizationCode.objects.filter(expires_at__lte=now)),
+        ("device codes", DeviceCode.objects.filter(expires_at__lte=now)),
+    ]
+    retention = oauth_settings.AUDIT_RETENTION_DAYS
+    if retention is not None:
+        querysets.append(("audit events", AuditEvent.objects.filter(created_at__lt=now - timedelta(days=retention))))
+    return querysets
+
+
+def clean_up(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> list[Removal]:
+    """Remove everything expired; a dry run only counts."""
+    removals = []
+    for name, queryset in expired_querysets():
+        if dry_run:
+            removals.append(Removal(name, queryset.count(), 0))
+        else:
+            count, batches = delete_in_batches(queryset, batch_size=batch_size)
+            removals.append(Removal(name, count, batches))
+    kids = delete_expired_retired_keys(dry_run=dry_run, source="cleanup")
+    removals.append(Removal("retired signing keys", len(kids), 0 if dry_run or not kids else 1))
+    return removals

@@ -1,0 +1,217 @@
+"""Client metadata of dynamic registration (RFC 7591 §2): validate it, apply it, render it.
+
+Shared by registration (RFC 7591) and the client configuration endpoint (RFC 7592). Unknown
+members are ignored (§2: "MUST ignore any client metadata ... that it does not understand").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+
+from .clients import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
+from .conf import oauth_settings
+from .errors import InvalidClientMetadata, InvalidRedirectUri
+from .models import Application, ClientType, GrantType
+from .scopes import parse_scope, scope_string
+from .validators import validate_redirect_uri
+
+TOKEN_ENDPOINT_AUTH_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE)
+# Grants that registration never grants: legacy opt-ins an administrator must set by hand.
+UNREGISTRABLE_GRANTS = {GrantType.PASSWORD, GrantType.IMPLICIT}
+# response_type -> the grant it belongs to (RFC 7591 §2.1); only "code" can be registered.
+RESPONSE_TYPE_GRANTS = {"code": GrantType.AUTHORIZATION_CODE}
+URI_MEMBERS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
+STRING_MEMBERS = ("software_id", "software_version")
+MAX_REDIRECT_URIS = 20
+MAX_CONTACTS = 10
+DEFAULT_CLIENT_NAME = "Dynamically registered client"
+_https_url = URLValidator(schemes=["https"])
+_email = EmailValidator()
+
+
+@dataclass
+class ClientMetadata:
+    """Validated RFC 7591 metadata, ready to apply to an Application."""
+
+    client_name: str
+    redirect_uris: list[str]
+    grant_types: list[str]
+    response_types: list[str]
+    token_endpoint_auth_method: str
+    scope: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def client_type(self) -> str:
+        return ClientType.PUBLIC if self.token_endpoint_auth_method == NONE else ClientType.CONFIDENTIAL
+
+
+def registrable_grants() -> list[str]:
+    return [g for g in oauth_settings.GRANT_TYPES if g not in UNREGISTRABLE_GRANTS and g in GrantType.values]
+
+
+def registrable_scopes() -> list[str]:
+    configured = oauth_settings.REGISTRATION_SCOPES
+    return list(oauth_settings.SCOPES) if configured is None else list(configured)
+
+
+def _string(body: dict, name: str, *, max_length: int = 255) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise InvalidClientMetadata(f"{name} must be a non-empty string of at most {max_length} characters.")
+    return value
+
+
+def _string_list(body: dict, name: str, *, max_items: int) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > max_items or not all(isinstance(v, str) and v for v in value):
+        raise InvalidClientMetadata(f"{name} must be an array of at most {max_items} non-empty strings.")
+    return list(dict.fromkeys(value))
+
+
+def validate_client_metadata(body: Any) -> ClientMetadata:
+    """Check a registration (or update) request body; InvalidRedirectUri / InvalidClientMetadata."""
+    if not isinstance(body, dict):
+        raise InvalidClientMetadata("The request body must be a JSON object of client metadata.")
+    method = _string(body, "token_endpoint_auth_method") or CLIENT_SECRET_BASIC  # RFC 7591 §2 default
+    if method not in TOKEN_ENDPOINT_AUTH_METHODS:
+        raise InvalidClientMetadata(
+            f"token_endpoint_auth_method must be one of {', '.join(TOKEN_ENDPOINT_AUTH_METHODS)}."
+        )
+    grant_types = _string_list(body, "grant_types", max_items=10) or [GrantType.AUTHORIZATION_CODE]
+    allowed_grants = registrable_grants()
+    refused = [g for g in grant_types if g not in allowed_grants]
+    if refused:
+        raise InvalidClientMetadata(f"Grant types not available to registered clients: {', '.join(refused)}.")
+    response_types = _string_list(body, "response_types", max_items=5)
+    if response_types is None:
+        response_types = ["code"] if GrantType.AUTHORIZATION_CODE in grant_types else []
+    unknown = [r for r in response_types if r not in RESPONSE_TYPE_GRANTS]
+    if unknown:
+        raise InvalidClientMetadata(f"Response types not supported: {', '.join(unknown)}.")
+    # RFC 7591 §2.1: grant_types and response_types must agree.
+    if ("code" in response_types) != (GrantType.AUTHORIZATION_CODE in grant_types):
+        raise InvalidClientMetadata("response_types 'code' goes with grant type 'authorization_code': both or neither.")
+    if method == NONE and GrantType.CLIENT_CREDENTIALS in grant_types:
+        raise InvalidClientMetadata("A public client (auth method 'none') cannot use client_credentials.")
+    if grant_types == [GrantType.REFRESH_TOKEN]:
+        raise InvalidClientMetadata("refresh_token alone grants nothing; add a grant that issues a first token.")
+    redirect_uris = _redirect_uris(body, grant_types)
+    return ClientMetadata(
+        client_name=_string(body, "client_name") or DEFAULT_CLIENT_NAME,
+        redirect_uris=redirect_uris,
+        grant_types=grant_types,
+        response_types=response_types,
+        token_endpoint_auth_method=method,
+        scope=_scope(body),
+        extra=_extra_members(body),
+    )
+
+
+def _redirect_uris(body: dict, grant_types: list[str]) -> list[str]:
+    value = body.get("redirect_uris")
+    if value is not None and (
+        not isinstance(value, list) or len(value) > MAX_REDIRECT_URIS or not all(isinstance(v, str) for v in value)
+    ):
+        raise InvalidRedirectUri(f"redirect_uris must be an array of at most {MAX_REDIRECT_URIS} strings.")
+    uris = list(dict.fromkeys(value or []))
+    for uri in uris:
+        try:
+            validate_redirect_uri(uri)
+        except ValidationError as exc:
+            raise InvalidRedirectUri(f"{uri[:100]}: {' '.join(exc.messages)}") from exc
+    if GrantType.AUTHORIZATION_CODE in grant_types and not uris:
+        raise InvalidRedirectUri("The authorization_code grant needs at least one redirect URI.")
+    return uris
+
+
+def _scope(body: dict) -> list[str]:
+    value = body.get("scope")
+    allowed = registrable_scopes()
+    if value is None:
+        return [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
+    if not isinstance(value, str):
+        raise InvalidClientMetadata("scope must be a space-separated string.")
+    try:
+        requested = parse_scope(value)
+    except ValueError as exc:
+        raise InvalidClientMetadata(f"Malformed scope: {exc}.") from exc
+    outside = [s for s in requested if s not in allowed]
+    if outside:
+        raise InvalidClientMetadata(f"Scope not available to registered clients: {' '.join(outside)}.")
+    return requested
+
+
+def _extra_members(body: dict) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for name in URI_MEMBERS:
+        uri = _string(body, name, max_length=2000)
+        if uri is not None:
+            try:
+                _https_url(uri)
+            except ValidationError as exc:
+                raise InvalidClientMetadata(f"{name} must be an absolute https URL.") from exc
+            extra[name] = uri
+    for name in STRING_MEMBERS:
+        text = _string(body, name)
+        if text is not None:
+            extra[name] = text
+    contacts = _string_list(body, "contacts", max_items=MAX_CONTACTS)
+    if contacts is not None:
+        for contact in contacts:
+            try:
+                _email(contact)
+            except ValidationError as exc:
+                raise InvalidClientMetadata("contacts must be e-mail addresses.") from exc
+        extra["contacts"] = contacts
+    return extra
+
+
+def apply_client_metadata(application: Application, metadata: ClientMetadata) -> None:
+    """Write validated metadata onto the model (not saved); the client type follows the auth method."""
+    application.name = metadata.client_name
+    application.client_type = metadata.client_type
+    application.redirect_uris = "\n".join(metadata.redirect_uris)
+    application.grant_types = metadata.grant_types
+    application.allowed_scopes = scope_string(metadata.scope)
+    application.default_scopes = scope_string(metadata.scope)
+    application.metadata = {
+        **metadata.extra,
+        "token_endpoint_auth_method": metadata.token_endpoint_auth_method,
+        "response_types": metadata.response_types,
+    }
+    try:
+        application.full_clean(exclude=["client_id", "owner"])
+    except ValidationError as exc:
+        # The model's own checks are a second line of defence; RFC 7591 §3.2.2 names the error.
+        problems = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items())
+        raise InvalidClientMetadata(problems) from exc
+
+
+def client_metadata_body(application: Application) -> dict[str, Any]:
+    """The registered metadata of a client as RFC 7591 §3.2.1 returns it (optional members omitted)."""
+    stored = application.metadata or {}
+    body: dict[str, Any] = {
+        "client_name": application.name,
+        "grant_types": list(application.grant_types or []),
+        "response_types": stored.get("response_types", []),
+        "token_endpoint_auth_method": stored.get(
+            "token_endpoint_auth_method", CLIENT_SECRET_BASIC if application.is_confidential else NONE
+        ),
+    }
+    if application.redirect_uri_list:
+        body["redirect_uris"] = application.redirect_uri_list
+    if application.allowed_scopes:
+        body["scope"] = application.allowed_scopes
+    for name in (*URI_MEMBERS, *STRING_MEMBERS, "contacts"):
+        if name in stored:
+            body[name] = stored[name]
+    return body

@@ -1,0 +1,28 @@
+"""The revocation endpoint (RFC 7009 §2), with CORS for origins that clients registered."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+
+from ..cors import CorsEndpointMixin
+from ..errors import NO_STORE_HEADERS, InvalidRequest
+from ..revoke import revoke_token
+from .base import OAuthAPIView
+
+SECRET_QUERY_PARAMETERS = ("token", "client_secret")
+
+
+class RevocationView(CorsEndpointMixin, OAuthAPIView):
+    http_method_names = ["post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        leaked = [name for name in SECRET_QUERY_PARAMETERS if name in request.query_params]
+        if leaked:
+            raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
+        revoke_token(
+            self.form_params(request),
+            authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+            context=self.context(request),
+        )
+        # RFC 7009 §2.2: 200, and the content of the body is ignored by the client.
+        return HttpResponse(status=200, headers=NO_STORE_HEADERS)

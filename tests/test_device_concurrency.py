@@ -1,0 +1,71 @@
+"""The device code under real concurrency: parallel PostgreSQL connections polling one code at once."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from oauth_provider.keys import get_signing_key
+from oauth_provider.models import AccessToken, DeviceCodeStatus, RefreshToken
+
+from .device_flows import decide, poll, row, start
+from .factories import DeviceApplicationFactory, UserFactory
+
+THREADS = 20
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(request_once) -> list[tuple[int, str]]:
+    """Run ``request_once(client)`` in THREADS threads released together; (status, error) of each."""
+    barrier = threading.Barrier(THREADS)
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            client = Client()
+            barrier.wait()
+            response = request_once(client)
+            with lock:
+                results.append((response.status_code, response.json().get("error", "")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.fixture
+def setup():
+    get_signing_key()
+    app = DeviceApplicationFactory()
+    grant = start(Client(), app)
+    return app, grant
+
+
+def test_twenty_parallel_polls_of_an_approved_code_give_tokens_once(setup):
+    app, grant = setup
+    browser = Client()
+    browser.force_login(UserFactory())
+    assert decide(browser, grant["user_code"]).status_code == 303
+    results = race(lambda client: poll(client, app, grant["device_code"]))
+    assert len(results) == THREADS
+    assert [status for status, _ in results].count(200) == 1
+    assert [error for status, error in results if status != 200] == ["invalid_grant"] * (THREADS - 1)
+    assert AccessToken.objects.count() == 1
+    assert RefreshToken.objects.count() == 1
+    assert row(grant).status == DeviceCodeStatus.CONSUMED
+
+
+def test_twenty_parallel_polls_of_a_pending_code_record_one_poll_and_slow_the_rest(setup):
+    app, grant = setup
+    results = race(lambda client: poll(client, app, grant["device_code"]))
+    errors = sorted(error for _, error in results)
+    assert errors == ["authorization_pending"] + ["slow_down"] * (THREADS - 1)
+    assert row(grant).interval == 5 + 5 * (THREADS - 1)
