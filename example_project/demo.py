@@ -7,6 +7,7 @@ deployment creates clients with ``manage.py oauth_create_client`` and gets rando
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -29,6 +30,8 @@ class DemoClient:
     secret: str | None = None
     redirect_paths: list[str] = field(default_factory=list)
     description: str = ""
+    # A browser app served by this site: the site's origin is registered for CORS at the token endpoint.
+    served_by_site: bool = False
 
 
 USERS = [
@@ -65,6 +68,7 @@ CLIENTS = [
         scopes="read write",
         redirect_paths=["/demo/spa/"],
         description="A browser app with no secret (authorization code + PKCE S256).",
+        served_by_site=True,
     ),
     DemoClient(
         client_id="demo-device",
@@ -79,3 +83,9 @@ CLIENTS = [
 
 def base_url() -> str:
     return settings.OAUTH_PROVIDER["ISSUER"].rstrip("/")
+
+
+def site_origin() -> str:
+    """The origin (scheme://host:port) of the example site, derived from the issuer."""
+    issuer = urlsplit(base_url())
+    return f"{issuer.scheme}://{issuer.netloc}"

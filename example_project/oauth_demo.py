@@ -8,6 +8,7 @@ while it is still handling the callback.
 
 from __future__ import annotations
 
+import json
 import secrets
 from urllib.parse import urlencode
 
@@ -98,7 +99,8 @@ def _describe(body: dict) -> dict:
     claims = jwt.decode(token, key, algorithms=[header["alg"]], audience=oauth_settings.access_token_audience)
     return {
         "claims": claims,
-        "header": header,
+        "header_json": json.dumps(header, indent=2),
+        "claims_json": json.dumps(claims, indent=2),
         "expires_in": body["expires_in"],
         "scope": body.get("scope", ""),
         "has_refresh_token": "refresh_token" in body,

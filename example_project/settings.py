@@ -82,7 +82,8 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 X_FRAME_OPTIONS = "DENY"
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": browsers then send "Origin: null" with form posts, and the CSRF check refuses the login.
+SECURE_REFERRER_POLICY = "same-origin"
 
 OAUTH_PROVIDER = {
     "ISSUER": env("OAUTH_ISSUER", default="http://127.0.0.1:8000"),

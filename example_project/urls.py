@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import oauth_demo, views
+from . import oauth_demo, spa, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("oauth_provider.urls_well_known")),
     path("demo/start/", oauth_demo.start, name="demo_start"),
     path("demo/callback/", oauth_demo.callback, name="demo_callback"),
+    path("demo/spa/", spa.spa, name="demo_spa"),
 ]

@@ -218,7 +218,7 @@ def test_consent_page_forbids_framing_referrers_and_caching(user_client, web_app
     response = user_client.get(authorize_url(web_app))
     assert response["X-Frame-Options"] == "DENY"
     assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["Cache-Control"] == "no-store"
 
 
@@ -232,7 +232,7 @@ def test_authorize_endpoint_sends_no_cors_headers(user_client, web_app):
 def test_error_page_forbids_framing(user_client, web_app):
     response = user_client.get(authorize_url(web_app, client_id="nope"))
     assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_allow_redirects_with_code_state_and_iss_as_303(user_client, web_app, user):

@@ -1,5 +1,7 @@
 """The example site: seeded demo data, a home page with curl commands that work."""
 
+import html
+import re
 import shlex
 from io import StringIO
 from urllib.parse import urlencode
@@ -9,6 +11,8 @@ from django.core.management import call_command
 
 from example_project import demo
 from oauth_provider.models import Application
+
+from .conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -43,25 +47,59 @@ def test_seed_prints_users_clients_and_urls():
     assert "/.well-known/oauth-authorization-server" in output
 
 
+def shown_command(page: str, element_id: str) -> str:
+    return html.unescape(re.search(rf'<pre id="{element_id}">(.+?)</pre>', page, re.S).group(1))
+
+
+def run_curl(client, command: str, token: str = ""):
+    """Run a ``curl -s [-u id:secret] [-d k=v]... [-H 'Name: value']... URL`` line through the test client."""
+    words = [word.replace("$TOKEN", token) for word in shlex.split(command)]
+    assert words[:2] == ["curl", "-s"], command
+    options = dict(zip(words[2:-1:2], words[3:-1:2], strict=True)) if len(words) > 3 else {}
+    data = [tuple(w.split("=", 1)) for i, w in enumerate(words) if words[i - 1] == "-d"]
+    headers = {}
+    if "-u" in options:
+        headers["HTTP_AUTHORIZATION"] = basic_auth(*options["-u"].split(":", 1))
+    for i, word in enumerate(words):
+        if words[i - 1] == "-H":
+            name, value = word.split(": ", 1)
+            headers["HTTP_" + name.upper().replace("-", "_")] = value
+    path = words[-1].removeprefix(demo.base_url())
+    if data:
+        return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded", **headers)
+    return client.get(path, **headers)
+
+
 def test_home_page_lists_clients_and_a_working_curl_command(client, settings):
     seed()
     page = client.get("/").content.decode()
     for spec in demo.CLIENTS:
         assert spec.client_id in page
-    # Run the curl command shown on the page through the test client.
-    import html
-    import re
-
-    command = html.unescape(re.search(r'<pre id="curl-token">(.+?)</pre>', page).group(1))
-    words = shlex.split(command)
-    user, secret = words[words.index("-u") + 1].split(":", 1)
-    data = dict(w.split("=", 1) for i, w in enumerate(words) if words[i - 1] == "-d")
-    from .conftest import basic_auth
-
-    response = client.post(words[-1].removeprefix(demo.base_url()), urlencode(data),
-                           content_type="application/x-www-form-urlencoded",
-                           HTTP_AUTHORIZATION=basic_auth(user, secret))
+    response = run_curl(client, shown_command(page, "curl-token"))
     assert response.status_code == 200, response.content
+
+
+def test_home_page_metadata_and_jwks_commands_work(client):
+    seed()
+    page = client.get("/").content.decode()
+    metadata = run_curl(client, shown_command(page, "curl-metadata"))
+    assert metadata.json()["issuer"] == demo.base_url()
+    assert run_curl(client, shown_command(page, "curl-jwks")).json()["keys"]
+
+
+def test_home_page_api_commands_work_with_the_token_they_fetch(client):
+    seed()
+    page = client.get("/").content.decode()
+    fetch_token = re.fullmatch(r"TOKEN=\$\((curl .+?) \| python3 -c .+\)", shown_command(page, "curl-api-token"))
+    token = run_curl(client, fetch_token.group(1)).json()["access_token"]
+    me = run_curl(client, shown_command(page, "curl-api-me"), token)
+    assert me.status_code == 200, me.content
+    assert me.json()["client_id"] == "demo-service"
+    assert run_curl(client, shown_command(page, "curl-api-ping"), token).json()["pong"] is True
+
+
+def test_home_page_links_the_spa_demo(client):
+    assert 'href="/demo/spa/"' in client.get("/").content.decode()
 
 
 def test_home_page_says_when_no_demo_data_is_seeded(client):
@@ -71,3 +109,23 @@ def test_home_page_says_when_no_demo_data_is_seeded(client):
 def test_login_page_renders_with_labels(client):
     page = client.get("/accounts/login/").content.decode()
     assert 'for="id_username"' in page and 'for="id_password"' in page
+
+
+def test_home_page_revoke_command_works_when_revocation_is_installed(client):
+    seed()
+    page = client.get("/").content.decode()
+    if 'id="curl-revoke"' not in page:
+        pytest.skip("no revocation_endpoint advertised, so the home page shows no revoke command")
+    fetch_token = re.fullmatch(r"TOKEN=\$\((curl .+?) \| python3 -c .+\)", shown_command(page, "curl-api-token"))
+    token = run_curl(client, fetch_token.group(1)).json()["access_token"]
+    assert run_curl(client, shown_command(page, "curl-revoke"), token).status_code == 200
+
+
+def test_home_page_device_command_works_when_the_device_flow_is_installed(client):
+    seed()
+    page = client.get("/").content.decode()
+    if 'id="curl-device"' not in page:
+        pytest.skip("no device_authorization_endpoint advertised, so the home page shows no device command")
+    body = run_curl(client, shown_command(page, "curl-device")).json()
+    assert body["user_code"] and body["verification_uri"].startswith(demo.base_url())
+

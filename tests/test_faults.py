@@ -142,7 +142,7 @@ def test_unexpected_exception_answers_500_server_error_without_details(client, a
 def assert_clean_page(response, status: int, error: str) -> None:
     assert response.status_code == status
     assert response["Content-Type"].startswith("text/html")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"  # no referrer leaves the origin
     assert response["X-Frame-Options"] == "DENY"
     content = response.content.decode()
     assert error in content

@@ -1,7 +1,7 @@
 """The authorization endpoint (RFC 6749 §3.1) and the page where users revoke remembered consent.
 
 Thin HTML views: parse, call ``oauth_provider.authorization``, render. Every page and redirect
-carries anti-framing, no-referrer and no-store headers (SECURITY.md 8) and no CORS headers.
+carries anti-framing, same-origin referrer and no-store headers (SECURITY.md 8) and no CORS headers.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ logger = logging.getLogger("oauth_provider")
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    # Never a referrer to another origin; "no-referrer" would also make browsers send "Origin: null"
+    # with the page's own form posts, which Django's CSRF check rightly refuses (Fetch §3.2.5).
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
 }

