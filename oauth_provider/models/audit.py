@@ -80,3 +80,6 @@ class ActivityRollupState(models.Model):
 
     class Meta:
         verbose_name = "activity roll-up state"
+
+    def __str__(self) -> str:
+        return f"rolled up: [{self.rolled_from}, {self.rolled_up_to})"
