@@ -77,6 +77,12 @@ def rolled_hours() -> RolledHours:
     return RolledHours(state.rolled_from, state.rolled_up_to) if state else RolledHours(None, None)
 
 
+def _locked_state() -> ActivityRollupState:
+    """The state row, created if missing, locked until the end of the caller's transaction."""
+    ActivityRollupState.objects.get_or_create(pk=STATE_PK)
+    return ActivityRollupState.objects.select_for_update().get(pk=STATE_PK)
+
+
 def roll_up(since: datetime, *, now: datetime | None = None, max_hours: int | None = None) -> RolledHours:
     """Roll up the complete hours from ``since`` to the last complete hour that are not rolled up yet,
     at most ``max_hours`` of them (None: all), newest first; one query when there is nothing to do."""
@@ -85,9 +91,8 @@ def roll_up(since: datetime, *, now: datetime | None = None, max_hours: int | No
     current = rolled_hours()
     if current.end == until and current.start is not None and current.start <= wanted_from:
         return current
-    ActivityRollupState.objects.get_or_create(pk=STATE_PK)
     with transaction.atomic():
-        state = ActivityRollupState.objects.select_for_update().get(pk=STATE_PK)
+        state = _locked_state()
         if state.rolled_from is None or state.rolled_up_to is None:
             state.rolled_from = state.rolled_up_to = until
         budget = max_hours
@@ -159,12 +164,11 @@ def roll_up_all(*, days: int | None = None, now: datetime | None = None, batch_h
     else:
         oldest = AuditEvent.objects.order_by("created_at").values_list("created_at", flat=True).first()
         since = floor_hour(oldest) if oldest else until
-    ActivityRollupState.objects.get_or_create(pk=STATE_PK)
     end = until
     while end > since:
         start = max(since, end - batch_hours * HOUR)
         with transaction.atomic():
-            state = ActivityRollupState.objects.select_for_update().get(pk=STATE_PK)
+            state = _locked_state()
             roll_up_hours(start, end)
             contiguous = state.rolled_from is not None and state.rolled_up_to is not None and (
                 state.rolled_from <= end and start <= state.rolled_up_to)
