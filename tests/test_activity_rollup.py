@@ -44,7 +44,7 @@ KINDS = [
 @pytest.fixture
 def events():
     """600 events of every kind over five days, from three clients and an unknown one, some on the hour."""
-    rng = random.Random(7)  # noqa: S311 - test data
+    rng = random.Random(7)
     clients = [ApplicationFactory() for _ in range(3)]
     rows = []
     for number in range(600):
