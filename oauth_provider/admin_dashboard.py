@@ -122,7 +122,8 @@ class ActivityDashboardAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = DateRangeForm(request.GET or None)
-        start, end = form.period(timezone.now())
+        now = timezone.now()
+        start, end = form.period(now)
         context = {
             **self.admin_site.each_context(request),
             "title": "Activity dashboard",
@@ -130,6 +131,6 @@ class ActivityDashboardAdmin(admin.ModelAdmin):
             "form": form,
             "start": start,
             "end": end,
-            **dashboard_context(activity(start, end)),
+            **dashboard_context(activity(start, end, now=now)),
         }
         return TemplateResponse(request, "admin/oauth_provider/dashboard.html", context)

@@ -9,22 +9,25 @@ What goes, and why it is safe:
 - refresh tokens whose whole family is dead (no token of the family is unused, unrevoked and
   unexpired). Used tokens of a live family are kept: presenting one again must still be detected
   as reuse and revoke the family (RFC 9700 §4.14.2);
-- audit events older than ``AUDIT_RETENTION_DAYS`` (never, when it is None);
+- audit events older than ``AUDIT_RETENTION_DAYS`` (never, when it is None), and the dashboard's
+  hourly roll-ups of the hours they were in (``activity_rollup.forget_before``): the roll-ups follow
+  the audit trail's retention, so the dashboard never shows counts of events that are gone;
 - retired signing keys no live token can need (``key_rotation.delete_expired_retired_keys``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from .activity_rollup import ceil_hour, forget_before
 from .conf import oauth_settings
 from .key_rotation import delete_expired_retired_keys
-from .models import AccessToken, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
+from .models import AccessToken, ActivityHour, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -58,9 +61,15 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZ
     return deleted, batches
 
 
-def expired_querysets() -> list[tuple[str, QuerySet]]:
+def audit_cutoff(now: datetime) -> datetime | None:
+    """Audit events created before this go (None: they stay for ever)."""
+    retention = oauth_settings.AUDIT_RETENTION_DAYS
+    return None if retention is None else now - timedelta(days=retention)
+
+
+def expired_querysets(now: datetime | None = None) -> list[tuple[str, QuerySet]]:
     """(name, rows to delete) per table, in an order that keeps the SET NULL updates small."""
-    now = timezone.now()
+    now = now or timezone.now()
     live_in_family = RefreshToken.objects.filter(
         family_id=OuterRef("family_id"), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
         family_expires_at__gt=now,
@@ -71,16 +80,22 @@ def expired_querysets() -> list[tuple[str, QuerySet]]:
         ("authorization codes", AuthorizationCode.objects.filter(expires_at__lte=now)),
         ("device codes", DeviceCode.objects.filter(expires_at__lte=now)),
     ]
-    retention = oauth_settings.AUDIT_RETENTION_DAYS
-    if retention is not None:
-        querysets.append(("audit events", AuditEvent.objects.filter(created_at__lt=now - timedelta(days=retention))))
+    cutoff = audit_cutoff(now)
+    if cutoff is not None:
+        querysets.append(("audit events", AuditEvent.objects.filter(created_at__lt=cutoff)))
+        # The hour holding the cutoff too: its events left are counted live (see forget_before).
+        querysets.append(("activity roll-ups", ActivityHour.objects.filter(hour__lt=ceil_hour(cutoff))))
     return querysets
 
 
 def clean_up(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> list[Removal]:
     """Remove everything expired; a dry run only counts."""
+    now = timezone.now()
+    cutoff = audit_cutoff(now)
+    if cutoff is not None and not dry_run:
+        forget_before(cutoff)
     removals = []
-    for name, queryset in expired_querysets():
+    for name, queryset in expired_querysets(now):
         if dry_run:
             removals.append(Removal(name, queryset.count(), 0))
         else:

@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "CORS_MAX_AGE": 600,
     # Admin dashboard: failed client authentications within one hour that flag a client as attacked.
     "DASHBOARD_FAILED_AUTH_BURST": 10,
+    # Admin dashboard: the most days of past hours one page view rolls up (ActivityHour); the rest
+    # is counted from the audit trail and rolled up by later views or `oauth_rollup_activity`.
+    "DASHBOARD_ROLLUP_MAX_DAYS": 31,
     # Cache alias where revoked access-token jtis are published for resource servers.
     "REVOCATION_CACHE": "default",
     # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin

@@ -176,11 +176,33 @@ def test_needs_attention_panel_lists_the_client(admin_client):
     assert 'class="attention-failed_auth_burst"' in page and "Noisy service" in page
 
 
+PAST_MONTH = {"range": "custom", "start": "2025-02-10", "end": "2025-03-10"}
+
+
 def test_dashboard_query_count_is_bounded(admin_client, django_assert_num_queries, seeded):
-    # session, user, tokens by bucket and grant, tokens by client and grant, outcomes, bursts, reuse,
-    # inactive clients tried, client names
+    admin_client.get(DASHBOARD, PAST_MONTH)  # rolls the month's hours up
+    # session, user, roll-up state, roll-ups by hour (tokens and outcomes), roll-ups by client, bursts,
+    # reuse, inactive clients tried, client names; a past range is wholly rolled up: nothing live
     with django_assert_num_queries(9):
-        response = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-02-10", "end": "2025-03-10"})
+        response = admin_client.get(DASHBOARD, PAST_MONTH)
+    assert 'id="total-tokens">266<' in response.content.decode()
+
+
+def test_dashboard_query_count_of_a_range_ending_now(admin_client, django_assert_num_queries, seeded):
+    service, _ = seeded
+    seed(audit.TOKEN_ISSUED, 3, at=timezone.now() - timedelta(days=2), application=service, grant_type="x")
+    admin_client.get(DASHBOARD, {"range": "30d"})
+    # As above, plus the live part (the partial first hour and the current hour) by hour and by client
+    with django_assert_num_queries(11):
+        response = admin_client.get(DASHBOARD, {"range": "30d"})
+    assert 'id="total-tokens">3<' in response.content.decode()
+
+
+def test_dashboard_query_count_when_rolling_up(admin_client, django_assert_num_queries, seeded):
+    # The first view rolls up: + the state created (select, savepoint, insert, release) and locked, the
+    # newest earlier event, the hours' roll-ups deleted and inserted, the state saved, in a savepoint
+    with django_assert_num_queries(20):
+        response = admin_client.get(DASHBOARD, PAST_MONTH)
     assert 'id="total-tokens">266<' in response.content.decode()
 
 

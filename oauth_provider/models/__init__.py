@@ -1,6 +1,6 @@
 """The tables of the authorization server. Import models from here."""
 
-from .audit import ActivityDashboard, AuditEvent
+from .audit import ActivityDashboard, ActivityHour, ActivityRollupState, AuditEvent
 from .clients import Application, ClientType, Consent, GrantType
 from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from .keys import KeyState, SigningKey
@@ -10,6 +10,8 @@ from .tokens import AccessToken, RefreshToken
 __all__ = [
     "AccessToken",
     "ActivityDashboard",
+    "ActivityHour",
+    "ActivityRollupState",
     "Application",
     "AuditEvent",
     "AuthorizationCode",
