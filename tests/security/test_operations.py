@@ -197,3 +197,36 @@ def test_item_25_an_unreadable_consent_form_gets_the_400_error_page(user_client,
 def test_item_25_a_broken_multipart_consent_form_gets_the_400_error_page(user_client, web_app):
     response = user_client.generic("POST", authorize_url(web_app), b"\x00", content_type="multipart/form-data")
     assert response.status_code == 400
+
+
+def test_item_22_revocation_is_audited(web_app, user_client):
+    from ..lifecycle import post_as
+
+    tokens = redeem(Client(), web_app, obtain_code(user_client, web_app)).json()
+    post_as(Client(), "/oauth/revoke/", web_app, {"token": tokens["refresh_token"]})
+    event = AuditEvent.objects.get(event=audit.TOKEN_REVOKED)
+    assert event.application == web_app
+    assert tokens["refresh_token"] not in str(event.details)
+
+
+@pytest.mark.parametrize(("decision", "event"), [("approve", audit.DEVICE_CODE_APPROVED),
+                                                 ("deny", audit.DEVICE_CODE_DENIED)])
+def test_item_22_device_approvals_and_denials_are_audited(user_client, user, decision, event):
+    from ..device_flows import decide, start
+    from ..factories import DeviceApplicationFactory
+
+    grant = start(Client(), DeviceApplicationFactory())
+    decide(user_client, grant["user_code"], decision)
+    recorded = AuditEvent.objects.get(event=event)
+    assert recorded.user == user
+    assert grant["device_code"] not in str(recorded.details)
+
+
+def test_item_23_the_device_page_is_rate_limited_with_429_and_retry_after(user_client):
+    from ..device_flows import enter
+
+    for n in range(5):
+        enter(user_client, f"BBBB-BBB{'BCDFG'[n]}")
+    response = enter(user_client, "BBBB-BBBH")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0

@@ -1,6 +1,7 @@
-"""SECURITY.md, "Tokens" (items 10, 11, 13; item 12, introspection, has no endpoint on this branch)."""
+"""SECURITY.md, "Tokens" (items 10-13)."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -10,7 +11,9 @@ from django.utils import timezone
 from oauth_provider.models import AccessToken, RefreshToken
 from oauth_provider.revocation import is_jti_revoked, revoke_refresh_family
 
+from ..factories import ApplicationFactory
 from ..flows import obtain_code, redeem, token_request
+from ..lifecycle import FORM, post_as
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +95,63 @@ def test_item_13_errors_use_rfc6749_section_5_2_json(client, application):
     assert response["Cache-Control"] == "no-store"
     assert response.json()["error"] == "unsupported_grant_type"
     assert set(response.json()) <= {"error", "error_description", "error_uri"}
+
+
+# --- item 11: revocation (RFC 7009) ---------------------------------------------------------------
+
+
+def revoke(app, token, hint=None):
+    data = {"token": token, **({"token_type_hint": hint} if hint else {})}
+    return post_as(Client(), "/oauth/revoke/", app, data)
+
+
+def introspect(caller, token):
+    return post_as(Client(), "/oauth/introspect/", caller, {"token": token})
+
+
+def test_item_11_revoking_a_refresh_token_at_the_endpoint_revokes_its_access_tokens(
+    web_app, first, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert revoke(web_app, first["refresh_token"], "refresh_token").status_code == 200
+    jti = jwt.decode(first["access_token"], options={"verify_signature": False})["jti"]
+    assert AccessToken.objects.get(jti=jti).revoked_at is not None
+    assert is_jti_revoked(jti)
+    assert refresh(web_app, first["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_item_11_revoking_another_clients_token_does_nothing_and_reveals_nothing(web_app, first):
+    other = ApplicationFactory()
+    unknown = revoke(other, "no-such-token")
+    response = revoke(other, first["refresh_token"])
+    assert (response.status_code, response.content) == (unknown.status_code, unknown.content) == (200, b"")
+    assert not RefreshToken.objects.filter(revoked_at__isnull=False).exists()
+    assert refresh(web_app, first["refresh_token"]).status_code == 200
+
+
+# --- item 12: introspection (RFC 7662) ------------------------------------------------------------
+
+
+def test_item_12_introspection_requires_client_authentication(first):
+    response = Client().post("/oauth/introspect/", urlencode({"token": first["access_token"]}), content_type=FORM)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_item_12_the_owner_sees_its_live_token_active(web_app, first):
+    assert introspect(web_app, first["access_token"]).json()["active"] is True
+
+
+@pytest.mark.parametrize("case", ["unknown", "expired", "revoked", "not_the_callers"])
+def test_item_12_anything_unknown_expired_revoked_or_not_the_callers_is_inactive(web_app, first, case):
+    token, caller = first["access_token"], web_app
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    if case == "unknown":
+        token = "not-a-token"
+    elif case == "expired":
+        AccessToken.objects.filter(jti=jti).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "revoked":
+        revoke(web_app, token)
+    else:
+        caller = ApplicationFactory()
+    assert introspect(caller, token).json() == {"active": False}
