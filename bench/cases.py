@@ -83,9 +83,9 @@ def _revocation(world: World) -> Prepared:
 FLOOR_A = "floor_a"
 FLOOR_B = "floor_b"
 
-# The demo API's protected view (example_project/api.py, on the resource-server branch). If its
-# path differs after the merge, change it here; BENCH_PROTECTED_PATH overrides it for one run.
-PROTECTED_PATH = "/api/me"
+# Floor B's view behind BearerTokenAuthentication + HasScopes (bench/views.py); BENCH_PROTECTED_PATH
+# names another protected view for one run (e.g. the demo API's /api/me, which also loads the user).
+PROTECTED_PATH = "/bench/protected/"
 
 CASES: list[Case] = [
     Case(FLOOR_A, "1. floor A: bare Django JSON view", "GET", "/bench/floor-a/", _nothing),

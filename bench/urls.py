@@ -7,5 +7,6 @@ from . import views
 urlpatterns = [
     path("bench/floor-a/", views.bare_json, name="bench_floor_a"),
     path("bench/floor-b/", views.OpenProfileView.as_view(), name="bench_floor_b"),
+    path("bench/protected/", views.ProtectedProfileView.as_view(), name="bench_protected"),
     path("", include("example_project.urls")),
 ]

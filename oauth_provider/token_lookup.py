@@ -13,15 +13,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from django.db.models.signals import post_delete, post_save
 
 from . import crypto
-from .conf import oauth_settings
+from .conf import oauth_settings, on_reload
 from .models import AccessToken, RefreshToken, SigningKey
+from .resource.keysets import LocalKeySet
 from .tokens import ACCESS_TOKEN_TYPE
 
 ACCESS_TOKEN_HINT = "access_token"
 REFRESH_TOKEN_HINT = "refresh_token"
 TOKEN_TYPE_HINTS = (ACCESS_TOKEN_HINT, REFRESH_TOKEN_HINT)
+
+
+# Our published keys, parsed once per process: reloaded after SIGNING_KEY_CACHE_SECONDS, and on an
+# unknown kid at most once a second (a key another process just created is found; forged kids cost
+# at most one query a second). Cleared when this process changes a key or the settings.
+_keys: LocalKeySet | None = None
+
+
+def _verification_key(kid: str) -> jwt.PyJWK | None:
+    global _keys
+    if _keys is None:
+        _keys = LocalKeySet(cache_seconds=oauth_settings.SIGNING_KEY_CACHE_SECONDS, min_refetch_seconds=1)
+    return _keys.get(kid)
+
+
+@on_reload
+def _forget_keys(*args: Any, **kwargs: Any) -> None:
+    global _keys
+    _keys = None
+
+
+post_save.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.token_lookup.key_saved")
+post_delete.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.token_lookup.key_deleted")
 
 
 def verified_access_token_claims(token: str) -> dict[str, Any] | None:
@@ -31,19 +56,17 @@ def verified_access_token_claims(token: str) -> dict[str, Any] | None:
     except jwt.InvalidTokenError:
         return None
     kid, algorithm = header.get("kid"), header.get("alg")
-    # The algorithm comes from our key row, never from the token (RFC 8725 §3.1).
     if header.get("typ") != ACCESS_TOKEN_TYPE or not isinstance(kid, str) or not isinstance(algorithm, str):
         return None
-    row = SigningKey.objects.filter(kid=kid).values_list("algorithm", "public_jwk").first()
-    if row is None or row[0] != algorithm:
+    key = _verification_key(kid)
+    # The algorithm comes from our key, never from the token (RFC 8725 §3.1).
+    if key is None or key.algorithm_name != algorithm:
         return None
-    key_algorithm, public_jwk = row
     try:
-        public_key = jwt.PyJWK(public_jwk, algorithm=key_algorithm).key
         claims = jwt.decode(
             token,
-            public_key,
-            algorithms=[key_algorithm],
+            key,
+            algorithms=[algorithm],
             issuer=oauth_settings.ISSUER,
             options={
                 "verify_exp": False,
@@ -53,7 +76,7 @@ def verified_access_token_claims(token: str) -> dict[str, Any] | None:
                 "require": ["jti", "iss", "exp", "iat"],
             },
         )
-    except (jwt.InvalidTokenError, jwt.PyJWKError):
+    except jwt.InvalidTokenError:
         return None
     if not isinstance(claims.get("jti"), str):
         return None

@@ -5,6 +5,7 @@ from django.db import connection
 
 from oauth_provider.keys import clear_key_cache
 from oauth_provider.resource.validator import reset_validator
+from oauth_provider.token_lookup import _forget_keys as forget_lookup_keys
 
 from .factories import ApplicationFactory
 
@@ -68,9 +69,11 @@ def _fresh_key_cache():
     """Signing keys cached by one test must not leak into the next (its rows are rolled back)."""
     clear_key_cache()
     reset_validator()
+    forget_lookup_keys()
     yield
     clear_key_cache()
     reset_validator()
+    forget_lookup_keys()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,10 @@ and makes no database query; the optional revocation check is a cache look-up.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +37,8 @@ REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 # Algorithms a resource server may never accept, whatever the configuration says (RFC 8725 §3.1).
 FORBIDDEN_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 # Far longer than any token this server issues; bounds the work an attacker can ask for.
 MAX_TOKEN_LENGTH = 8192
@@ -80,6 +86,22 @@ class AccessTokenInfo:
         return user
 
 
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to pick the key and the algorithm; ``jwt.decode`` then parses the
+    token strictly and verifies that very header under the signature. (PyJWT's own unverified read
+    checks each character in Python and costs a third of the whole validation.)"""
+    segment, dot, _ = token.partition(".")
+    if not dot or not _BASE64URL.fullmatch(segment):
+        raise InvalidToken("The access token is malformed.")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidToken("The access token is malformed.") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("The access token is malformed.")
+    return header
+
+
 class TokenValidator:
     """Verify a JWT access token against one issuer, one audience and trusted keys."""
 
@@ -123,10 +145,7 @@ class TokenValidator:
         """The verified token, or ``InvalidToken`` saying (without secrets) what is wrong with it."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("The access token is malformed.")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidToken("The access token is malformed.") from None
+        header = _unverified_header(token)
 
         # The algorithm comes from configuration, never from the token (RFC 8725 §3.1).
         algorithm = header.get("alg")
