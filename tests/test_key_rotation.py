@@ -178,3 +178,24 @@ def test_tokens_from_before_and_after_rotation_verify_with_pyjwkclient(live_serv
             claims = jwt.decode(token, key, algorithms=["RS256"], audience=live_server.url, issuer=live_server.url)
             assert claims["client_id"] == service.client_id
         assert verify(live_server.url, before)["client_id"] == service.client_id
+
+
+def test_the_resource_side_validator_accepts_tokens_of_the_old_and_the_new_key_after_rotation():
+    from oauth_provider.errors import InvalidToken
+    from oauth_provider.resource.validator import get_validator
+    from oauth_provider.tokens import issue_access_token
+
+    application = ApplicationFactory()
+    validator = get_validator()
+    before = issue_access_token(application=application, scope=["read"], grant_type="client_credentials")
+    assert validator.validate(before.token).jti == before.record.jti  # the validator now caches the old key
+    rotate_signing_key()
+    after = issue_access_token(application=application, scope=["read"], grant_type="client_credentials")
+    assert jwt.get_unverified_header(after.token)["kid"] != jwt.get_unverified_header(before.token)["kid"]
+    # The key change resets this process's key set (other processes reload on the unknown kid).
+    assert get_validator().validate(after.token).jti == after.record.jti
+    assert get_validator().validate(before.token).jti == before.record.jti
+    # Once the retired key is deleted, its tokens stop verifying.
+    SigningKey.objects.filter(state=KeyState.RETIRED).delete()
+    with pytest.raises(InvalidToken):
+        get_validator().validate(before.token)
