@@ -2,15 +2,22 @@
 
 An origin is allowed when an active client registered it in ``allowed_origins``. A preflight
 names no client, so it is answered for an origin any active client registered; the actual
-response echoes ``Access-Control-Allow-Origin`` only for such an origin. The authorization
+response echoes ``Access-Control-Allow-Origin`` only when the client the request names (HTTP Basic
+or ``client_id`` in the body) registered that origin, so a page of one client's origin cannot read
+the answers given to another client. The authorization
 endpoint never uses this module: it is a top-level navigation, not an XHR target (SECURITY.md 8).
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import APIException
+
+from .clients import read_client_credentials
 from .conf import oauth_settings
+from .errors import OAuthError
 from .models import Application
 
 ALLOWED_METHODS = "POST, OPTIONS"
@@ -31,13 +38,31 @@ def is_registered_origin(origin: str | None) -> bool:
     return any(origin in {line.strip() for line in value.splitlines()} for value in candidates)
 
 
-def add_cors_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Add the CORS headers to an actual (non-preflight) response when the origin is registered."""
+def is_client_origin(origin: str | None, client_id: str | None) -> bool:
+    """Whether the active client ``client_id`` registered exactly this origin."""
+    if not origin or origin == "null" or not client_id:
+        return False
+    client = Application.objects.filter(client_id=client_id, is_active=True)
+    registered = client.values_list("allowed_origins", flat=True).first()
+    return registered is not None and origin in {line.strip() for line in registered.splitlines()}
+
+
+def requesting_client_id(request: Any) -> str | None:
+    """The client id a token-style request names (Basic header or body), or None if it names none."""
+    try:
+        credentials = read_client_credentials(request.META.get("HTTP_AUTHORIZATION", ""), request.data)
+    except (OAuthError, APIException):
+        return None
+    return credentials.client_id if credentials is not None else None
+
+
+def add_cors_headers(request: Any, response: HttpResponse) -> HttpResponse:
+    """Add the CORS headers to an actual (non-preflight) response for the requesting client's origin."""
     origin = request_origin(request)
     if origin is None:
         return response
     _vary_on_origin(response)
-    if is_registered_origin(origin):
+    if is_client_origin(origin, requesting_client_id(request)):
         response["Access-Control-Allow-Origin"] = origin
     return response
 

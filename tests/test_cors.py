@@ -70,3 +70,16 @@ def test_token_response_without_origin_has_no_cors_header(client, spa):
     response = token_request(client, spa, {"grant_type": "refresh_token", "refresh_token": "x"})
     assert "Access-Control-Allow-Origin" not in response
     assert "Vary" not in response or "Origin" not in response["Vary"]
+
+
+def test_token_response_to_an_origin_another_client_registered_has_no_cors_header(client, spa):
+    """The preflight is allowed (it names no client), but the answer is readable only by pages of the
+    requesting client's own origins."""
+    other = PublicApplicationFactory(allowed_origins="https://elsewhere.example.test")
+    assert preflight(client, "https://elsewhere.example.test")["Access-Control-Allow-Origin"]
+    response = token_request(client, spa, {"grant_type": "authorization_code", "code": "x"},
+                             HTTP_ORIGIN="https://elsewhere.example.test")
+    assert "Access-Control-Allow-Origin" not in response
+    response = token_request(client, other, {"grant_type": "authorization_code", "code": "x"},
+                             HTTP_ORIGIN="https://elsewhere.example.test")
+    assert response["Access-Control-Allow-Origin"] == "https://elsewhere.example.test"
