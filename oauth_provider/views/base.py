@@ -31,6 +31,8 @@ class OAuthAPIView(APIView):
     permission_classes: list = []
     renderer_classes = [JSONRenderer]
     parser_classes = [FormParser]
+    # Parameters that carry credentials: refused in the URL (RFC 6749 §2.3.1, RFC 9700 §4.3.2).
+    body_only_parameters: tuple[str, ...] = ()
 
     def perform_content_negotiation(self, request: Any, force: bool = False):
         """Always JSON (RFC 6749 §5.1): no Accept parsing per request, and no 406 for an odd Accept."""
@@ -40,9 +42,13 @@ class OAuthAPIView(APIView):
     def form_params(self, request: Any) -> dict[str, str]:
         """The POST body as single-valued parameters (RFC 6749 §3.1, §3.2).
 
-        Requires ``application/x-www-form-urlencoded`` (parameters such as charset are fine);
+        Refuses ``body_only_parameters`` found in the query string; requires
+        ``application/x-www-form-urlencoded`` (parameters such as charset are fine);
         refuses repeated and oversized parameters; empty values count as absent.
         """
+        leaked = [name for name in self.body_only_parameters if name in request.query_params]
+        if leaked:
+            raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
         media_type = request.content_type.split(";", 1)[0].strip().lower()
         if media_type != FORM_MEDIA_TYPE:
             raise InvalidRequest(f"The request body must be {FORM_MEDIA_TYPE}.")

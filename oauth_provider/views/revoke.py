@@ -5,20 +5,16 @@ from __future__ import annotations
 from django.http import HttpResponse
 
 from ..cors import CorsEndpointMixin
-from ..errors import NO_STORE_HEADERS, InvalidRequest
+from ..errors import NO_STORE_HEADERS
 from ..revoke import revoke_token
 from .base import OAuthAPIView
-
-SECRET_QUERY_PARAMETERS = ("token", "client_secret")
 
 
 class RevocationView(CorsEndpointMixin, OAuthAPIView):
     http_method_names = ["post", "options"]
+    body_only_parameters = ("token", "client_secret")
 
     def post(self, request, *args, **kwargs):
-        leaked = [name for name in SECRET_QUERY_PARAMETERS if name in request.query_params]
-        if leaked:
-            raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
         revoke_token(
             self.form_params(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
