@@ -28,23 +28,25 @@ def request_origin(request: HttpRequest) -> str | None:
     return request.META.get("HTTP_ORIGIN") or None
 
 
+def _usable(origin: str | None) -> bool:
+    # "null" is what sandboxed frames and file: pages send: never a registered origin.
+    return bool(origin) and origin != "null"
+
+
 def is_registered_origin(origin: str | None) -> bool:
     """Whether an active client registered exactly this origin (no wildcards, no patterns)."""
-    if not origin or origin == "null":
+    if not _usable(origin):
         return False
-    candidates = Application.objects.filter(is_active=True, allowed_origins__contains=origin).values_list(
-        "allowed_origins", flat=True
-    )
-    return any(origin in {line.strip() for line in value.splitlines()} for value in candidates)
+    candidates = Application.objects.filter(is_active=True, allowed_origins__contains=origin).only("allowed_origins")
+    return any(origin in client.origin_list for client in candidates)
 
 
 def is_client_origin(origin: str | None, client_id: str | None) -> bool:
     """Whether the active client ``client_id`` registered exactly this origin."""
-    if not origin or origin == "null" or not client_id:
+    if not _usable(origin) or not client_id:
         return False
-    client = Application.objects.filter(client_id=client_id, is_active=True)
-    registered = client.values_list("allowed_origins", flat=True).first()
-    return registered is not None and origin in {line.strip() for line in registered.splitlines()}
+    client = Application.objects.filter(client_id=client_id, is_active=True).only("allowed_origins").first()
+    return client is not None and origin in client.origin_list
 
 
 def requesting_client_id(request: Any) -> str | None:
