@@ -12,7 +12,7 @@ from oauth_provider.key_rotation import rotate_signing_key
 from oauth_provider.keys import get_signing_key
 from oauth_provider.models import Application, InitialAccessToken, KeyState, SigningKey
 
-from .test_concurrency import race
+from .races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

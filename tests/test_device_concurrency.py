@@ -1,9 +1,6 @@
 """The device code under real concurrency: parallel PostgreSQL connections polling one code at once."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 
 from oauth_provider.keys import get_signing_key
@@ -11,34 +8,9 @@ from oauth_provider.models import AccessToken, DeviceCodeStatus, RefreshToken
 
 from .device_flows import decide, poll, row, start
 from .factories import DeviceApplicationFactory, UserFactory
-
-THREADS = 20
+from .races import THREADS, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(request_once) -> list[tuple[int, str]]:
-    """Run ``request_once(client)`` in THREADS threads released together; (status, error) of each."""
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, str]] = []
-    lock = threading.Lock()
-
-    def worker():
-        try:
-            client = Client()
-            barrier.wait()
-            response = request_once(client)
-            with lock:
-                results.append((response.status_code, response.json().get("error", "")))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture

@@ -1,0 +1,34 @@
+"""Run one request from many real threads at once (each with its own database connection)."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connection
+from django.test import Client
+
+THREADS = 20
+
+
+def race(request_once, threads: int = THREADS) -> list[tuple[int, str]]:
+    """Run ``request_once(client)`` in ``threads`` threads released together; (status, error) of each."""
+    barrier = threading.Barrier(threads)
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            client = Client()
+            barrier.wait()
+            response = request_once(client)
+            with lock:
+                results.append((response.status_code, response.json().get("error", "")))
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return results
