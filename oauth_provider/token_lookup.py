@@ -17,8 +17,10 @@ from django.db.models.signals import post_delete, post_save
 
 from . import crypto
 from .conf import oauth_settings, on_reload
+from .errors import InvalidToken
 from .models import AccessToken, RefreshToken, SigningKey
 from .resource.keysets import LocalKeySet
+from .resource.validator import unverified_header
 from .tokens import ACCESS_TOKEN_TYPE
 
 ACCESS_TOKEN_HINT = "access_token"
@@ -52,8 +54,8 @@ post_delete.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provide
 def verified_access_token_claims(token: str) -> dict[str, Any] | None:
     """The claims of a JWT access token whose signature one of our keys verifies, else None."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError:
+        header = unverified_header(token)
+    except InvalidToken:
         return None
     kid, algorithm = header.get("kid"), header.get("alg")
     if header.get("typ") != ACCESS_TOKEN_TYPE or not isinstance(kid, str) or not isinstance(algorithm, str):
