@@ -46,14 +46,18 @@ class OAuthAPIView(APIView):
         ``application/x-www-form-urlencoded`` (parameters such as charset are fine);
         refuses repeated and oversized parameters; empty values count as absent.
         """
-        leaked = [name for name in self.body_only_parameters if name in request.query_params]
-        if leaked:
-            raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
+        self.refuse_credentials_in_url(request)
         media_type = request.content_type.split(";", 1)[0].strip().lower()
         if media_type != FORM_MEDIA_TYPE:
             raise InvalidRequest(f"The request body must be {FORM_MEDIA_TYPE}.")
         data: QueryDict = request.data
         return single_valued(data)
+
+    def refuse_credentials_in_url(self, request: Any) -> None:
+        """``invalid_request`` when a ``body_only_parameters`` name is in the query string."""
+        leaked = [name for name in self.body_only_parameters if name in request.query_params]
+        if leaked:
+            raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
 
     def context(self, request: HttpRequest) -> audit.RequestContext:
         return audit.RequestContext.from_request(request)

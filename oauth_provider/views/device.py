@@ -27,7 +27,7 @@ from ..device import (
     format_user_code,
     normalise_user_code,
 )
-from ..errors import InvalidRequest, json_response
+from ..errors import json_response
 from ..scopes import describe, parse_scope
 from .authorize import PAGE_HEADERS, SeeOther
 from .base import OAuthAPIView
@@ -41,10 +41,10 @@ class DeviceAuthorizationView(OAuthAPIView):
     """POST /device/: client authentication as at the token endpoint; answers RFC 8628 §3.2."""
 
     http_method_names = ["post"]
+    body_only_parameters = ("client_secret",)
 
     def post(self, request, *args, **kwargs):
-        if "client_secret" in request.query_params:
-            raise InvalidRequest("client_secret must be sent in the request body, not the URL.")
+        self.refuse_credentials_in_url(request)  # also when the body is empty
         # A confidential client asking for its default scope may send no body at all.
         empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
         authorization = authorize_device(
