@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from oauth_provider import crypto
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
-from oauth_provider.tokens import issue_access_token
+from oauth_provider.tokens.issue import issue_access_token
 
 REDIRECT_URI = "https://bench.example.test/callback"
 # One verifier for every pooled code: the server still hashes it and compares per request.

@@ -17,12 +17,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from oauth_provider.audit import RequestContext
 from oauth_provider.conf import oauth_settings
 from oauth_provider.crypto import pkce_s256
+from oauth_provider.endpoints.token import handle_token_request
 from oauth_provider.errors import OAuthError
-from oauth_provider.grants import handle_token_request
-from oauth_provider.keys import get_jwks
+from oauth_provider.http import RequestContext
+from oauth_provider.keys.store import get_jwks
 
 from . import demo
 

@@ -1,7 +1,7 @@
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from oauth_provider.discovery import server_metadata
+from oauth_provider.endpoints.metadata import server_metadata
 from oauth_provider.models import Application
 
 from . import demo

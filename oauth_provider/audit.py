@@ -6,12 +6,12 @@ Details must never contain a secret, code or token; callers pass identifiers onl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from . import signals
-from .conf import oauth_settings
-from .models import AuditEvent
+from oauth_provider import signals
+from oauth_provider.conf import oauth_settings
+from oauth_provider.http import NO_CONTEXT, RequestContext
+from oauth_provider.models import AuditEvent
 
 logger = logging.getLogger("oauth_provider.audit")
 
@@ -57,20 +57,6 @@ TOKEN_ISSUING_EVENTS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """Where a request came from, as the protocol code and the audit trail need it."""
-
-    ip_address: str | None = None
-    user_agent: str = ""
-
-    @classmethod
-    def from_request(cls, request: Any) -> RequestContext:
-        meta = request.META
-        return cls(ip_address=meta.get("REMOTE_ADDR") or None, user_agent=meta.get("HTTP_USER_AGENT", "")[:255])
-
-
-NO_CONTEXT = RequestContext()
 
 
 def record(
@@ -117,7 +103,7 @@ def _event_signals(event: str) -> list:
 
 
 def _send_signals(event: str, **kwargs: Any) -> None:
-    from .models import AuditEvent
+    from oauth_provider.models import AuditEvent
 
     for signal in _event_signals(event):
         for receiver, result in signal.send_robust(sender=AuditEvent, event=event, **kwargs):

@@ -12,8 +12,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from .conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
-from .scopes import SCOPE_TOKEN
+from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from oauth_provider.scopes import SCOPE_TOKEN
 
 
 @checks.register("oauth_provider")
@@ -88,7 +88,7 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 def _registration_errors() -> list[checks.CheckMessage]:
     """REGISTRATION_MODE is known and REGISTRATION_SCOPES are server scopes (RFC 7591)."""
-    from .registration import REGISTRATION_MODES
+    from oauth_provider.endpoints.register import REGISTRATION_MODES
 
     problems = []
     if oauth_settings.REGISTRATION_MODE not in REGISTRATION_MODES:
@@ -188,7 +188,7 @@ _WEAK_CLIENT_OPTIONS = (
 @checks.register("oauth_provider", deploy=True)
 def check_weak_clients(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Active clients that opted in to a weaker behaviour (reads the database; skipped if it cannot)."""
-    from .models import Application
+    from oauth_provider.models import Application
 
     try:
         active = Application.objects.filter(is_active=True)

@@ -24,10 +24,10 @@ from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
 
-from .activity_rollup import ceil_hour, forget_before
-from .conf import oauth_settings
-from .key_rotation import delete_expired_retired_keys
-from .models import AccessToken, ActivityHour, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
+from oauth_provider.admin.rollup import ceil_hour, forget_before
+from oauth_provider.conf import oauth_settings
+from oauth_provider.keys.rotation import delete_expired_retired_keys
+from oauth_provider.models import AccessToken, ActivityHour, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
 
 DEFAULT_BATCH_SIZE = 1000
 

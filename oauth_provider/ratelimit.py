@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 
-from . import crypto
-from .conf import oauth_settings
-from .errors import InvalidRequest
+from oauth_provider import crypto
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidRequest
 
 KEY_PREFIX = "oauth_provider:ratelimit:"
 

@@ -1,7 +1,7 @@
 """Signals for integrators, sent by ``audit.record`` — one mechanism: every audited event is also a signal.
 
 Each receiver gets ``event`` (the audit event name), ``application`` (or None), ``client_id``, ``user``
-(or None), ``context`` (an ``audit.RequestContext``: IP and user agent) and ``details`` (the audit
+(or None), ``context`` (an ``http.RequestContext``: IP and user agent) and ``details`` (the audit
 details: identifiers, never a secret or token). Signals are sent whether or not ``AUDIT_ENABLED``
 writes rows, inside the caller's transaction: a receiver that talks to the outside world should
 use ``transaction.on_commit``. A receiver that raises is logged and never breaks the request.

@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from .views.authorize import authorize_view, consent_list_view, consent_revoke_view
-from .views.device import DeviceAuthorizationView, device_verify_done_view, device_verify_view
-from .views.introspect import IntrospectionView
-from .views.metadata import jwks_view
-from .views.register import ClientConfigurationView, RegistrationView
-from .views.revoke import RevocationView
-from .views.token import TokenView
+from oauth_provider.views.authorize import authorize_view, consent_list_view, consent_revoke_view
+from oauth_provider.views.device import DeviceAuthorizationView, device_verify_done_view, device_verify_view
+from oauth_provider.views.introspect import IntrospectionView
+from oauth_provider.views.metadata import jwks_view
+from oauth_provider.views.register import ClientConfigurationView, RegistrationView
+from oauth_provider.views.revoke import RevocationView
+from oauth_provider.views.token import TokenView
 
 app_name = "oauth_provider"
 

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from .views.metadata import metadata_view
+from oauth_provider.views.metadata import metadata_view
 
 urlpatterns = [
     # RFC 8414 §3.1: the issuer's path, if any, is appended after the well-known segment.

@@ -28,7 +28,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from oauth_provider.activity_rollup import roll_up_all  # noqa: E402
+from oauth_provider.admin.rollup import roll_up_all  # noqa: E402
 from oauth_provider.models import ActivityHour, ActivityRollupState, AuditEvent  # noqa: E402
 
 PAGES = [

@@ -3,9 +3,9 @@ import base64
 import pytest
 from django.db import connection
 
-from oauth_provider.keys import clear_key_cache
+from oauth_provider.keys.store import clear_key_cache
 from oauth_provider.resource.validator import reset_validator
-from oauth_provider.token_lookup import _forget_keys as forget_lookup_keys
+from oauth_provider.tokens.lookup import _forget_keys as forget_lookup_keys
 
 from .factories import ApplicationFactory
 
@@ -47,7 +47,7 @@ _KEY_POOL: dict[str, list] = {}
 @pytest.fixture(autouse=True)
 def _reuse_generated_key_pairs(monkeypatch):
     """Hand each test the session's pooled key pairs in order, generating only when the pool runs out."""
-    from oauth_provider import keys
+    from oauth_provider.keys import store as keys
 
     generate = keys._generate
     taken: dict[str, int] = {}

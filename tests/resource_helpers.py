@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 
-from oauth_provider import keys
+from oauth_provider.keys import store as keys
 
 ISSUER = "http://testserver"
 

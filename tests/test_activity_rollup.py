@@ -13,8 +13,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from oauth_provider import audit
-from oauth_provider.activity import activity, direct_activity
-from oauth_provider.activity_rollup import last_complete_hour, roll_up, roll_up_hours, rolled_hours
+from oauth_provider.admin.activity import activity, direct_activity
+from oauth_provider.admin.rollup import last_complete_hour, roll_up, roll_up_hours, rolled_hours
 from oauth_provider.cleanup import clean_up
 from oauth_provider.models import ActivityHour, AuditEvent
 

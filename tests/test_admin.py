@@ -114,7 +114,7 @@ def test_non_staff_cannot_reach_the_client_admin(client):
 
 
 def test_signing_key_admin_never_shows_the_private_key(staff_client):
-    from oauth_provider.keys import get_signing_key
+    from oauth_provider.keys.store import get_signing_key
     from oauth_provider.models import SigningKey
 
     get_signing_key()

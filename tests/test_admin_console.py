@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from oauth_provider import audit, revocation, signals
+from oauth_provider import audit, signals
 from oauth_provider.models import (
     AccessToken,
     Application,
@@ -19,7 +19,8 @@ from oauth_provider.models import (
     GrantType,
     RefreshToken,
 )
-from oauth_provider.tokens import issue_access_token, issue_refresh_token
+from oauth_provider.tokens import revocation
+from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token
 
 from .factories import ApplicationFactory, PublicApplicationFactory, UserFactory, WebApplicationFactory
 from .flows import token_request
@@ -402,7 +403,7 @@ def test_staff_with_change_permission_can_revoke_access_tokens(client):
 
 
 def test_no_digest_or_secret_appears_on_any_admin_page(admin_client, user):
-    from oauth_provider.keys import get_signing_key
+    from oauth_provider.keys.store import get_signing_key
     from oauth_provider.models import Consent, SigningKey
 
     application = WebApplicationFactory()

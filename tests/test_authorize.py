@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from oauth_provider import audit
-from oauth_provider.authorization import redirect_uri_matches
 from oauth_provider.crypto import digest
+from oauth_provider.endpoints.authorize import redirect_uri_matches
 from oauth_provider.models import AuditEvent, AuthorizationCode, Consent
 
 from .factories import WebApplicationFactory

@@ -3,8 +3,8 @@
 import pytest
 
 from oauth_provider.models import AccessToken, Application
-from oauth_provider.revocation import is_jti_revoked
-from oauth_provider.tokens import issue_access_token
+from oauth_provider.tokens.issue import issue_access_token
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 from .factories import ApplicationFactory, UserFactory
 

@@ -53,7 +53,7 @@ def test_create_signing_key_publishes_a_next_key():
 
 
 def test_create_signing_key_activate_retires_the_current_one():
-    from oauth_provider.keys import get_signing_key
+    from oauth_provider.keys.store import get_signing_key
 
     old = get_signing_key()
     run("oauth_create_signing_key", "--activate")

@@ -4,9 +4,9 @@
 import pytest
 from django.test import Client
 
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, RefreshToken
-from oauth_provider.revocation import is_jti_revoked
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 from .factories import UserFactory, WebApplicationFactory
 from .flows import obtain_code, redeem, token_request

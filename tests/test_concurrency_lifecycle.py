@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from oauth_provider.key_rotation import rotate_signing_key
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.rotation import rotate_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import Application, InitialAccessToken, KeyState, SigningKey
 
 from .races import race

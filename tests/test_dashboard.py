@@ -12,8 +12,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from oauth_provider import audit
-from oauth_provider.activity import activity, bucket_starts
-from oauth_provider.charts import horizontal_bars, stacked_bars
+from oauth_provider.admin.activity import activity, bucket_starts
+from oauth_provider.admin.charts import horizontal_bars, stacked_bars
 from oauth_provider.models import AuditEvent
 
 from .factories import ApplicationFactory, UserFactory

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from oauth_provider import audit, crypto
 from oauth_provider.conf import DEFAULTS
-from oauth_provider.discovery import server_metadata
+from oauth_provider.endpoints.metadata import server_metadata
 from oauth_provider.models import AuditEvent, ClientType, DeviceCode, DeviceCodeStatus, GrantType
 
 from .conftest import basic_auth

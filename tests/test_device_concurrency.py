@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, DeviceCodeStatus, RefreshToken
 
 from .device_flows import decide, poll, row, start

@@ -2,8 +2,8 @@
 
 import pytest
 
-from oauth_provider import device
-from oauth_provider.device import (
+from oauth_provider.endpoints import device
+from oauth_provider.endpoints.device import (
     USER_CODE_ALPHABET,
     format_user_code,
     generate_user_code,

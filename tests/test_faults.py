@@ -12,7 +12,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, Consent, RefreshToken
 
 from .factories import UserFactory, WebApplicationFactory

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oauth_provider.crypto import pkce_s256
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuthorizationCode, Consent, RefreshToken
 
 from .conftest import basic_auth

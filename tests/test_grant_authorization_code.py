@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.crypto import pkce_s256
-from oauth_provider.keys import get_jwks, get_signing_key
+from oauth_provider.keys.store import get_jwks, get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, RefreshToken
-from oauth_provider.revocation import is_jti_revoked
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 from .factories import ApplicationFactory, WebApplicationFactory
 from .flows import VERIFIER, obtain_code, redeem

@@ -44,7 +44,7 @@ def test_authlib_introspects_then_revokes_an_access_token(live_issuer, service):
 
 
 def test_authlib_revokes_a_refresh_token_and_its_family(live_issuer, web_app, user):
-    from oauth_provider.tokens import issue_access_token, issue_refresh_token
+    from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token
 
     refresh = issue_refresh_token(application=web_app, user=user, scope="read")
     issue_access_token(application=web_app, scope=["read"], grant_type="refresh_token", user=user,

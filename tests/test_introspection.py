@@ -165,7 +165,7 @@ def test_forged_jwt_with_a_real_jti_is_inactive(client, application):
 
 
 def test_jwt_without_at_jwt_type_is_inactive(client, application):
-    from oauth_provider.keys import get_signing_key
+    from oauth_provider.keys.store import get_signing_key
 
     token = client_credentials_token(client, application)
     claims = jwt.decode(token, options={"verify_signature": False})

@@ -10,14 +10,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from oauth_provider import audit
-from oauth_provider.key_rotation import (
+from oauth_provider.keys.rotation import (
     delete_expired_retired_keys,
     promote_next_key,
     retired_key_horizon,
     rotate_signing_key,
     stage_next_key,
 )
-from oauth_provider.keys import get_jwks, get_signing_key
+from oauth_provider.keys.store import get_jwks, get_signing_key
 from oauth_provider.models import AuditEvent, KeyState, SigningKey
 
 from .factories import ApplicationFactory
@@ -183,7 +183,7 @@ def test_tokens_from_before_and_after_rotation_verify_with_pyjwkclient(live_serv
 def test_the_resource_side_validator_accepts_tokens_of_the_old_and_the_new_key_after_rotation():
     from oauth_provider.errors import InvalidToken
     from oauth_provider.resource.validator import get_validator
-    from oauth_provider.tokens import issue_access_token
+    from oauth_provider.tokens.issue import issue_access_token
 
     application = ApplicationFactory()
     validator = get_validator()

@@ -3,7 +3,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 
-from oauth_provider import keys
+from oauth_provider.keys import store as keys
 from oauth_provider.models import AuditEvent, KeyState, SigningKey
 
 pytestmark = pytest.mark.django_db

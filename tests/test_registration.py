@@ -473,7 +473,7 @@ def test_deleted_client_cannot_obtain_tokens(client, open_registration):
 
 def test_delete_revokes_issued_tokens_for_resource_servers(client, open_registration,
                                                           django_capture_on_commit_callbacks):
-    from oauth_provider.revocation import is_jti_revoked
+    from oauth_provider.tokens.revocation import is_jti_revoked
 
     info = registered(client, SERVICE_CLIENT)
     application = Application.objects.get()

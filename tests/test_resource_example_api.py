@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import pytest
 
 from example_project.models import Note
-from oauth_provider.tokens import issue_access_token
+from oauth_provider.tokens.issue import issue_access_token
 
 from .conftest import basic_auth
 from .factories import ApplicationFactory, UserFactory

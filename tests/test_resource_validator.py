@@ -14,13 +14,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from oauth_provider import keys
 from oauth_provider.errors import InvalidToken
+from oauth_provider.keys import store as keys
 from oauth_provider.models import AccessToken, KeyState, SigningKey
 from oauth_provider.resource.keysets import LocalKeySet
 from oauth_provider.resource.validator import REQUIRED_CLAIMS, TokenValidator, get_validator
-from oauth_provider.revocation import revoke_access_tokens
-from oauth_provider.tokens import issue_access_token
+from oauth_provider.tokens.issue import issue_access_token
+from oauth_provider.tokens.revocation import revoke_access_tokens
 
 from .factories import ApplicationFactory, UserFactory
 from .resource_helpers import (

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.models import AccessToken, AuditEvent, RefreshToken
-from oauth_provider.revocation import is_jti_revoked
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 from .factories import ApplicationFactory, WebApplicationFactory
 from .flows import obtain_code, redeem

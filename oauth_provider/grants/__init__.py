@@ -1,21 +1,16 @@
-"""The token endpoint's protocol logic: pick the grant, authenticate the client, issue.
+"""The grant registry: ``OAUTH_PROVIDER['GRANT_TYPES']`` maps grant_type to a handler class.
 
-Grants are looked up in ``OAUTH_PROVIDER['GRANT_TYPES']`` (grant_type → handler class), so a new
-grant slots in without touching the endpoint.
+A new grant slots in without touching the token endpoint (``oauth_provider.endpoints.token``).
+``Grant`` is public: subclass it to add a grant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import UnsupportedGrantType
+from oauth_provider.grants.base import Grant, TokenRequest
 
-from .. import audit, ratelimit
-from ..clients import authenticate_client, read_client_credentials
-from ..conf import oauth_settings
-from ..errors import InvalidRequest, UnsupportedGrantType
-from .base import Grant, TokenRequest
-
-__all__ = ["Grant", "TokenRequest", "grant_class", "handle_token_request"]
+__all__ = ["Grant", "TokenRequest", "grant_class"]
 
 
 def grant_class(grant_type: str) -> type[Grant]:
@@ -23,20 +18,3 @@ def grant_class(grant_type: str) -> type[Grant]:
     if handler is None:
         raise UnsupportedGrantType(f"The grant type {grant_type!r} is not supported.")
     return handler
-
-
-def handle_token_request(
-    params: Mapping[str, str], *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
-) -> dict[str, Any]:
-    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
-    ratelimit.limit_token_requests_from(context.ip_address)
-    grant_type = params.get("grant_type")
-    if not grant_type:
-        raise InvalidRequest("The grant_type parameter is required.")
-    handler = grant_class(grant_type)
-    credentials = read_client_credentials(authorization, params)
-    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    client = authenticate_client(credentials, context=context)
-    grant = handler(TokenRequest(params=params, client=client, context=context))
-    grant.check_client()
-    return grant.issue()

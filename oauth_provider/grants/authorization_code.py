@@ -7,12 +7,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, crypto
-from ..errors import InvalidGrant
-from ..models import AccessToken, AuthorizationCode, GrantType, RefreshToken
-from ..revocation import revoke_access_tokens, revoke_refresh_family
-from ..scopes import parse_scope
-from .base import Grant
+from oauth_provider import audit, crypto
+from oauth_provider.errors import InvalidGrant
+from oauth_provider.grants.base import Grant
+from oauth_provider.models import AccessToken, AuthorizationCode, GrantType, RefreshToken
+from oauth_provider.scopes import parse_scope
+from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_family
 
 # One message for every unusable code: the client learns nothing about why (unknown, used, expired, ...).
 INVALID_CODE = "The authorization code is invalid, expired, used or was issued to another client."

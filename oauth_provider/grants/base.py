@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .. import audit
-from ..conf import oauth_settings
-from ..errors import InvalidRequest, InvalidScope, UnauthorizedClient
-from ..models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
-from ..scopes import parse_scope
-from ..tokens import issue_access_token, issue_refresh_token, token_response_body
+from oauth_provider import audit, http
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidRequest, InvalidScope, UnauthorizedClient
+from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
+from oauth_provider.scopes import parse_scope
+from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token, token_response_body
 
 
 @dataclass
@@ -21,7 +21,7 @@ class TokenRequest:
 
     params: Mapping[str, str]
     client: Application
-    context: audit.RequestContext = field(default_factory=audit.RequestContext)
+    context: http.RequestContext = field(default_factory=http.RequestContext)
 
     def require(self, name: str) -> str:
         value = self.params.get(name)

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ..models import ClientType, GrantType
-from .base import Grant
+from oauth_provider.grants.base import Grant
+from oauth_provider.models import ClientType, GrantType
 
 
 class ClientCredentialsGrant(Grant):

@@ -16,11 +16,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from .. import crypto
-from ..errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, SlowDown
-from ..models import DeviceCode, DeviceCodeStatus, GrantType
-from ..scopes import parse_scope
-from .base import Grant
+from oauth_provider import crypto
+from oauth_provider.errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, SlowDown
+from oauth_provider.grants.base import Grant
+from oauth_provider.models import DeviceCode, DeviceCodeStatus, GrantType
+from oauth_provider.scopes import parse_scope
 
 # One message for unknown, used and other clients' codes: the client learns nothing about which.
 INVALID_DEVICE_CODE = "The device code is invalid, already used or was issued to another client."

@@ -11,11 +11,11 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.db import transaction
 
-from .. import audit
-from ..errors import InvalidGrant
-from ..models import GrantType
-from ..ratelimit import RateLimitExceeded, password_failures_per_username
-from .base import Grant
+from oauth_provider import audit
+from oauth_provider.errors import InvalidGrant
+from oauth_provider.grants.base import Grant
+from oauth_provider.models import GrantType
+from oauth_provider.ratelimit import RateLimitExceeded, password_failures_per_username
 
 
 class PasswordGrant(Grant):

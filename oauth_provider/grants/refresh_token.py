@@ -7,12 +7,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, crypto
-from ..errors import InvalidGrant, InvalidScope
-from ..models import GrantType, RefreshToken
-from ..revocation import revoke_refresh_family
-from ..scopes import parse_scope
-from .base import Grant
+from oauth_provider import audit, crypto
+from oauth_provider.errors import InvalidGrant, InvalidScope
+from oauth_provider.grants.base import Grant
+from oauth_provider.models import GrantType, RefreshToken
+from oauth_provider.scopes import parse_scope
+from oauth_provider.tokens.revocation import revoke_refresh_family
 
 INVALID_REFRESH = "The refresh token is invalid, expired, revoked or was issued to another client."
 

@@ -1,11 +1,11 @@
 """The tables of the authorization server. Import models from here."""
 
-from .audit import ActivityDashboard, ActivityHour, ActivityRollupState, AuditEvent
-from .clients import Application, ClientType, Consent, GrantType
-from .codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
-from .keys import KeyState, SigningKey
-from .registration import InitialAccessToken
-from .tokens import AccessToken, RefreshToken
+from oauth_provider.models.audit import ActivityDashboard, ActivityHour, ActivityRollupState, AuditEvent
+from oauth_provider.models.clients import Application, ClientType, Consent, GrantType
+from oauth_provider.models.codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
+from oauth_provider.models.keys import KeyState, SigningKey
+from oauth_provider.models.registration import InitialAccessToken
+from oauth_provider.models.tokens import AccessToken, RefreshToken
 
 __all__ = [
     "AccessToken",

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .clients import Application
+from oauth_provider.models.clients import Application
 
 
 class AuditEvent(models.Model):

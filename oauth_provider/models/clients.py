@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from .. import crypto
-from ..conf import oauth_settings
-from ..scopes import known_scopes, parse_scope
-from ..validators import validate_redirect_uri
+from oauth_provider import crypto
+from oauth_provider.conf import oauth_settings
+from oauth_provider.redirect_uris import validate_redirect_uri
+from oauth_provider.scopes import known_scopes, parse_scope
 
 
 class ClientType(models.TextChoices):

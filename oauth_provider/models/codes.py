@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .clients import Application
+from oauth_provider.models.clients import Application
 
 
 class AuthorizationCode(models.Model):

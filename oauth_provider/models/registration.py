@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .. import crypto
+from oauth_provider import crypto
 
 
 class InitialAccessToken(models.Model):

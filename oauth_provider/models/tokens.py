@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .clients import Application
-from .codes import AuthorizationCode
+from oauth_provider.models.clients import Application
+from oauth_provider.models.codes import AuthorizationCode
 
 
 class RefreshToken(models.Model):

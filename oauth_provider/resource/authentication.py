@@ -11,9 +11,9 @@ from typing import Any
 from django.utils.functional import SimpleLazyObject
 from rest_framework.authentication import BaseAuthentication
 
-from .bearer import resolve
-from .responses import OAuthAPIException, www_authenticate
-from .validator import AccessTokenInfo
+from oauth_provider.resource.bearer import resolve
+from oauth_provider.resource.responses import OAuthAPIException, www_authenticate
+from oauth_provider.resource.validator import AccessTokenInfo
 
 
 def lazy_user(info: AccessTokenInfo) -> Any:

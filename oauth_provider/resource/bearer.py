@@ -14,8 +14,8 @@ from typing import Any
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
-from ..errors import InvalidRequest, OAuthError
-from .validator import AccessTokenInfo, get_validator
+from oauth_provider.errors import InvalidRequest, OAuthError
+from oauth_provider.resource.validator import AccessTokenInfo, get_validator
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from .authentication import lazy_user
-from .bearer import resolve
-from .responses import TokenRequired, error_response, insufficient_scope
+from oauth_provider.resource.authentication import lazy_user
+from oauth_provider.resource.bearer import resolve
+from oauth_provider.resource.responses import TokenRequired, error_response, insufficient_scope
 
 
 def _is_request(value: Any) -> bool:

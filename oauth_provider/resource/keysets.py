@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
-from ..errors import TemporarilyUnavailable
+from oauth_provider.errors import TemporarilyUnavailable
 
 logger = logging.getLogger("oauth_provider")
 
@@ -131,7 +131,7 @@ class LocalKeySet(CachedKeySet):
     """The public keys of this project's SigningKey table (every published state)."""
 
     def _load(self) -> tuple[dict[str, PyJWK], float]:
-        from ..models import SigningKey
+        from oauth_provider.models import SigningKey
 
         rows = SigningKey.objects.values_list("public_jwk", flat=True)
         return parse_jwks({"keys": list(rows)}), self.cache_seconds

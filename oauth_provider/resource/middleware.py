@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .bearer import resolve
+from oauth_provider.resource.bearer import resolve
 
 
 class OAuthTokenMiddleware:

@@ -16,9 +16,9 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .bearer import resolve
-from .responses import OAuthAPIException, TokenRequired, insufficient_scope
-from .validator import AccessTokenInfo
+from oauth_provider.resource.bearer import resolve
+from oauth_provider.resource.responses import OAuthAPIException, TokenRequired, insufficient_scope
+from oauth_provider.resource.validator import AccessTokenInfo
 
 
 def token_info(request: Any) -> AccessTokenInfo:

@@ -17,9 +17,9 @@ import re
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
-from ..conf import oauth_settings
-from ..errors import InsufficientScope, OAuthError
-from ..scopes import scope_string
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InsufficientScope, OAuthError
+from oauth_provider.scopes import scope_string
 
 # RFC 6750 §3: error_description and scope values are limited to these characters.
 _UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")

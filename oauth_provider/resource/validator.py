@@ -24,10 +24,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models.signals import post_delete, post_save
 
-from ..conf import oauth_settings, on_reload
-from ..errors import InvalidToken
-from ..scopes import parse_scope
-from .keysets import CachedKeySet, Clock, LocalKeySet, key_set_from_settings
+from oauth_provider.conf import oauth_settings, on_reload
+from oauth_provider.errors import InvalidToken
+from oauth_provider.resource.keysets import CachedKeySet, Clock, LocalKeySet, key_set_from_settings
+from oauth_provider.scopes import parse_scope
 
 # RFC 9068 §2.1: the media type of JWT access tokens, with or without the "application/" prefix.
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
@@ -170,7 +170,7 @@ class TokenValidator:
         info = self._info(claims)
         if self.check_revocation:
             # Imported here: the revocation module needs the models, this module does not.
-            from ..revocation import is_jti_revoked
+            from oauth_provider.tokens.revocation import is_jti_revoked
 
             if is_jti_revoked(info.jti):
                 raise InvalidToken("The access token has been revoked.")

@@ -12,9 +12,8 @@ from rest_framework.parsers import FormParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from .. import audit
-from ..conf import oauth_settings
-from ..errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, error_response
+from oauth_provider import http
+from oauth_provider.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, error_response
 
 logger = logging.getLogger("oauth_provider")
 
@@ -51,7 +50,7 @@ class OAuthAPIView(APIView):
         if media_type != FORM_MEDIA_TYPE:
             raise InvalidRequest(f"The request body must be {FORM_MEDIA_TYPE}.")
         data: QueryDict = request.data
-        return single_valued(data)
+        return http.single_valued(data)
 
     def refuse_credentials_in_url(self, request: Any) -> None:
         """``invalid_request`` when a ``body_only_parameters`` name is in the query string."""
@@ -59,8 +58,8 @@ class OAuthAPIView(APIView):
         if leaked:
             raise InvalidRequest(f"{leaked[0]} must be sent in the request body, not the URL.")
 
-    def context(self, request: HttpRequest) -> audit.RequestContext:
-        return audit.RequestContext.from_request(request)
+    def context(self, request: HttpRequest) -> http.RequestContext:
+        return http.RequestContext.from_request(request)
 
     def handle_exception(self, exc: Exception):
         if isinstance(exc, OAuthError):
@@ -77,21 +76,3 @@ class OAuthAPIView(APIView):
             return error_response(TemporarilyUnavailable())
         logger.exception("unexpected error in %s", type(self).__name__)
         return error_response(ServerError())
-
-
-def single_valued(data: QueryDict) -> dict[str, str]:
-    """A QueryDict as a plain dict, refusing repeats and oversized values; empty values dropped."""
-    limit = oauth_settings.MAX_PARAMETER_LENGTH
-    params: dict[str, str] = {}
-    for name, values in data.lists():
-        if len(values) > 1:
-            raise InvalidRequest(f"The {name} parameter is repeated.")
-        value = values[0]
-        if len(value) > limit or len(name) > 100:
-            raise InvalidRequest(f"The {name[:100]} parameter is too long.")
-        if "\x00" in value:
-            # Never legitimate, and PostgreSQL cannot even compare it (a DataError, not a 4xx).
-            raise InvalidRequest(f"The {name[:100]} parameter contains a NUL character.")
-        if value:
-            params[name] = value
-    return params

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .. import audit
-from ..device import (
+from oauth_provider import http
+from oauth_provider.endpoints.device import (
     UserCodeError,
     authorize_device,
     decide_device_code,
@@ -27,10 +27,10 @@ from ..device import (
     format_user_code,
     normalise_user_code,
 )
-from ..errors import json_response
-from ..scopes import describe, parse_scope
-from .authorize import PAGE_HEADERS, SeeOther
-from .base import OAuthAPIView
+from oauth_provider.errors import json_response
+from oauth_provider.scopes import describe, parse_scope
+from oauth_provider.views.base import OAuthAPIView
+from oauth_provider.views.pages import PAGE_HEADERS, SeeOther
 
 # The normalised user code the signed-in user entered and is confirming.
 SESSION_KEY = "oauth_provider_device_user_code"
@@ -79,7 +79,7 @@ def device_verify_view(request: HttpRequest) -> HttpResponse:
         return _secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     if request.method == "GET":
         return _entry_page(request, request.GET.get("user_code", "")[:64])
-    context = audit.RequestContext.from_request(request)
+    context = http.RequestContext.from_request(request)
     if "decision" in request.POST:
         return _decide(request, context)
     entered = request.POST.get("user_code", "")[:64]
@@ -100,7 +100,7 @@ def device_verify_view(request: HttpRequest) -> HttpResponse:
     return _secure(response)
 
 
-def _decide(request: HttpRequest, context: audit.RequestContext) -> HttpResponse:
+def _decide(request: HttpRequest, context: http.RequestContext) -> HttpResponse:
     approved = DECISIONS.get(request.POST.get("decision", ""))
     user_code = request.session.pop(SESSION_KEY, None)
     confirmed = normalise_user_code(request.POST.get("user_code", ""))

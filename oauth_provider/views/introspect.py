@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import json_response
-from ..introspect import introspect_token
-from .base import OAuthAPIView
+from oauth_provider.endpoints.introspect import introspect_token
+from oauth_provider.errors import json_response
+from oauth_provider.views.base import OAuthAPIView
 
 
 class IntrospectionView(OAuthAPIView):

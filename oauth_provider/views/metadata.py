@@ -9,10 +9,10 @@ from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_safe
 
-from ..conf import oauth_settings
-from ..discovery import server_metadata
-from ..errors import TemporarilyUnavailable, error_response
-from ..keys import get_jwks
+from oauth_provider.conf import oauth_settings
+from oauth_provider.endpoints.metadata import server_metadata
+from oauth_provider.errors import TemporarilyUnavailable, error_response
+from oauth_provider.keys.store import get_jwks
 
 logger = logging.getLogger("oauth_provider")
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.http import HttpResponse
 from rest_framework.parsers import JSONParser
 
-from ..errors import NO_STORE_HEADERS, InvalidRequest, json_response
-from ..registration import delete_client, read_client, register_client, update_client
-from .base import OAuthAPIView
+from oauth_provider.endpoints.register import delete_client, read_client, register_client, update_client
+from oauth_provider.errors import NO_STORE_HEADERS, InvalidRequest, json_response
+from oauth_provider.views.base import OAuthAPIView
 
 JSON_MEDIA_TYPE = "application/json"
 

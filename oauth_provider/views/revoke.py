@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from ..cors import CorsEndpointMixin
-from ..errors import NO_STORE_HEADERS
-from ..revoke import revoke_token
-from .base import OAuthAPIView
+from oauth_provider.endpoints.revoke import revoke_token
+from oauth_provider.errors import NO_STORE_HEADERS
+from oauth_provider.views.base import OAuthAPIView
+from oauth_provider.views.cors import CorsEndpointMixin
 
 
 class RevocationView(CorsEndpointMixin, OAuthAPIView):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import cors
-from ..errors import json_response
-from ..grants import handle_token_request
-from .base import OAuthAPIView
+from oauth_provider.endpoints.token import handle_token_request
+from oauth_provider.errors import json_response
+from oauth_provider.views import cors
+from oauth_provider.views.base import OAuthAPIView
 
 
 class TokenView(OAuthAPIView):

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from oauth_provider import crypto
 from oauth_provider.models import AccessToken, Application, RefreshToken
-from oauth_provider.revocation import is_jti_revoked
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 from ..factories import ApplicationFactory, PublicApplicationFactory, WebApplicationFactory
 from ..flows import authorize_url, obtain_code, query_of, redeem, token_request

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from oauth_provider.device import normalise_user_code
+from oauth_provider.endpoints.device import normalise_user_code
 from oauth_provider.models import DeviceCode, DeviceCodeStatus
 
 from ..device_flows import VERIFY_URL, age_last_poll, decide, enter, expire, poll, row, start

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from oauth_provider.errors import InvalidToken
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.resource.keysets import RemoteKeySet
 from oauth_provider.resource.validator import TokenValidator, get_validator
 
@@ -40,7 +40,7 @@ def test_item_14_alg_none_is_rejected():
 
 def test_item_14_hmac_with_the_public_key_is_rejected_algorithm_confusion():
     key = get_signing_key()
-    from oauth_provider.keys import get_jwks
+    from oauth_provider.keys.store import get_jwks
 
     public = json.dumps(get_jwks()["keys"][0]).encode()
     header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}

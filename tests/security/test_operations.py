@@ -9,7 +9,7 @@ from django.test import Client
 
 from oauth_provider import audit
 from oauth_provider.checks import check_deploy, check_weak_clients
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, Consent, RefreshToken, SigningKey
 
 from ..factories import ApplicationFactory, WebApplicationFactory

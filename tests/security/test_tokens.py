@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from oauth_provider.models import AccessToken, RefreshToken
-from oauth_provider.revocation import is_jti_revoked, revoke_refresh_family
+from oauth_provider.tokens.revocation import is_jti_revoked, revoke_refresh_family
 
 from ..factories import ApplicationFactory
 from ..flows import obtain_code, redeem, token_request

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from oauth_provider.keys import get_signing_key
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import Application
 
 from ... import demo

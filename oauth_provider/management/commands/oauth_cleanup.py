@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import audit
-from ...cleanup import DEFAULT_BATCH_SIZE, clean_up
+from oauth_provider import audit
+from oauth_provider.cleanup import DEFAULT_BATCH_SIZE, clean_up
 
 
 class Command(BaseCommand):

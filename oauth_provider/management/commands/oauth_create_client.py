@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from ... import audit
-from ...models import Application, ClientType, GrantType
+from oauth_provider import audit
+from oauth_provider.models import Application, ClientType, GrantType
 
 
 class Command(BaseCommand):

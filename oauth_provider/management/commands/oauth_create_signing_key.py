@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from ... import audit
-from ...conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
-from ...keys import create_signing_key
-from ...models import KeyState, SigningKey
+from oauth_provider import audit
+from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from oauth_provider.keys.store import create_signing_key
+from oauth_provider.models import KeyState, SigningKey
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...activity_rollup import roll_up_all
+from oauth_provider.admin.rollup import roll_up_all
 
 
 class Command(BaseCommand):

@@ -7,10 +7,15 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ...conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
-from ...key_rotation import delete_expired_retired_keys, promote_next_key, rotate_signing_key, stage_next_key
-from ...keys import get_signing_key
-from ...models import KeyState, SigningKey
+from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from oauth_provider.keys.rotation import (
+    delete_expired_retired_keys,
+    promote_next_key,
+    rotate_signing_key,
+    stage_next_key,
+)
+from oauth_provider.keys.store import get_signing_key
+from oauth_provider.models import KeyState, SigningKey
 
 
 class Command(BaseCommand):

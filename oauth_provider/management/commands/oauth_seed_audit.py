@@ -13,8 +13,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ... import audit
-from ...models import Application, AuditEvent, GrantType
+from oauth_provider import audit
+from oauth_provider.models import Application, AuditEvent, GrantType
 
 # (event, grant_type detail, relative weight)
 MIX = [

@@ -24,12 +24,12 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit, crypto
-from .client_metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
-from .conf import oauth_settings
-from .errors import AccessDenied, InvalidClientMetadata, InvalidToken
-from .models import Application, InitialAccessToken
-from .revocation import revoke_client_tokens
+from oauth_provider import audit, crypto, http
+from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import AccessDenied, InvalidClientMetadata, InvalidToken
+from oauth_provider.models import Application, InitialAccessToken
+from oauth_provider.tokens.revocation import revoke_client_tokens
 
 CLOSED, INITIAL_ACCESS_TOKEN, OPEN = "closed", "initial_access_token", "open"
 REGISTRATION_MODES = (CLOSED, INITIAL_ACCESS_TOKEN, OPEN)
@@ -69,7 +69,7 @@ class ClientInformation:
 
 
 def register_client(
-    body: Any, *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
+    body: Any, *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> ClientInformation:
     """Register a client (RFC 7591 §3.1) and answer 201 with its information (§3.2.1)."""
     mode = oauth_settings.REGISTRATION_MODE
@@ -95,7 +95,7 @@ def register_client(
     return ClientInformation(_information(application, registration_token, secret), status=201)
 
 
-def _usable_initial_access_token(token: str | None, context: audit.RequestContext) -> str:
+def _usable_initial_access_token(token: str | None, context: http.RequestContext) -> str:
     """The digest of a presented, unexpired, not used-up initial access token, or 401."""
     if token is None:
         audit.record(audit.REGISTRATION_REFUSED, context=context, reason="no_initial_access_token")
@@ -110,7 +110,7 @@ def _usable_initial_access_token(token: str | None, context: audit.RequestContex
     return token_digest
 
 
-def _consume_initial_access_token(token_digest: str, context: audit.RequestContext) -> int:
+def _consume_initial_access_token(token_digest: str, context: http.RequestContext) -> int:
     """Count one use, conditionally, so concurrent registrations never exceed ``max_uses``."""
     live = InitialAccessToken.objects.filter(
         token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
@@ -138,7 +138,7 @@ def _information(application: Application, registration_token: str, secret: str 
 # --- RFC 7592: client configuration ----------------------------------------------------------------
 
 
-def authenticate_registration(client_id: str, authorization: str, context: audit.RequestContext) -> tuple[
+def authenticate_registration(client_id: str, authorization: str, context: http.RequestContext) -> tuple[
         Application, str]:
     """The client whose registration access token the request carries, and that token; else 401.
 
@@ -156,7 +156,7 @@ def authenticate_registration(client_id: str, authorization: str, context: audit
 
 
 def read_client(client_id: str, *, authorization: str = "",
-                context: audit.RequestContext = audit.NO_CONTEXT) -> ClientInformation:
+                context: http.RequestContext = http.NO_CONTEXT) -> ClientInformation:
     """RFC 7592 §2.1. The secret is not shown again (only its digest is kept)."""
     application, token = authenticate_registration(client_id, authorization, context)
     audit.record(audit.CLIENT_CONFIGURATION_READ, context=context, application=application)
@@ -164,7 +164,7 @@ def read_client(client_id: str, *, authorization: str = "",
 
 
 def update_client(client_id: str, body: Any, *, authorization: str = "",
-                  context: audit.RequestContext = audit.NO_CONTEXT) -> ClientInformation:
+                  context: http.RequestContext = http.NO_CONTEXT) -> ClientInformation:
     """RFC 7592 §2.2: replace the metadata; a new registration access token replaces the old one."""
     application, _ = authenticate_registration(client_id, authorization, context)
     if not isinstance(body, dict):
@@ -192,7 +192,7 @@ def update_client(client_id: str, body: Any, *, authorization: str = "",
 
 
 def delete_client(client_id: str, *, authorization: str = "",
-                  context: audit.RequestContext = audit.NO_CONTEXT) -> None:
+                  context: http.RequestContext = http.NO_CONTEXT) -> None:
     """RFC 7592 §2.3: revoke everything issued to the client, then delete it."""
     application, _ = authenticate_registration(client_id, authorization, context)
     with transaction.atomic():

@@ -19,19 +19,19 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import audit
-from .clients import authenticate_client, read_client_credentials
-from .conf import oauth_settings
-from .errors import InvalidClient, InvalidRequest
-from .models import AccessToken, Application, RefreshToken
-from .token_lookup import FoundToken, find_token
-from .tokens import subject_for
+from oauth_provider import http
+from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidClient, InvalidRequest
+from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.tokens.issue import subject_for
+from oauth_provider.tokens.lookup import FoundToken, find_token
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
 def introspect_token(
-    params: Mapping[str, str], *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
+    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> dict[str, Any]:
     """Handle one introspection request (RFC 7662 §2.1) and return the response body (§2.2)."""
     caller = authenticate_client(read_client_credentials(authorization, params), context=context)

@@ -19,14 +19,14 @@ from urllib.parse import urlencode
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import audit, crypto, ratelimit
-from .clients import authenticate_client, read_client_credentials
-from .conf import oauth_settings
-from .discovery import endpoint_url
-from .errors import ServerError, UnauthorizedClient
-from .grants.base import client_requested_scope
-from .models import Application, DeviceCode, DeviceCodeStatus, GrantType
-from .scopes import scope_string
+from oauth_provider import audit, crypto, http, ratelimit
+from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.conf import oauth_settings
+from oauth_provider.endpoints.metadata import endpoint_url
+from oauth_provider.errors import ServerError, UnauthorizedClient
+from oauth_provider.grants.base import client_requested_scope
+from oauth_provider.models import Application, DeviceCode, DeviceCodeStatus, GrantType
+from oauth_provider.scopes import scope_string
 
 # RFC 8628 §6.1: no vowels (no words), no digits (no 0/O or 1/I confusion); case does not matter.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -99,7 +99,7 @@ def verification_uri() -> str:
 
 
 def authorize_device(
-    params: Mapping[str, str], *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
+    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> DeviceAuthorization:
     """Authenticate the client (RFC 8628 §3.1: as at the token endpoint) and issue a device code."""
     client = authenticate_client(read_client_credentials(authorization, params), context=context)
@@ -112,7 +112,7 @@ def authorize_device(
 
 
 def issue_device_code(
-    client: Application, scope: list[str], *, context: audit.RequestContext = audit.NO_CONTEXT
+    client: Application, scope: list[str], *, context: http.RequestContext = http.NO_CONTEXT
 ) -> DeviceAuthorization:
     """Store a new pending device code (digest only) with a user code unique among stored codes."""
     device_code = crypto.generate_secret()
@@ -174,7 +174,7 @@ class UserCodeError(Exception):
         super().__init__(self.message)
 
 
-def _wrong_entry_limits(user: Any, context: audit.RequestContext) -> list[tuple[ratelimit.RateLimit, str]]:
+def _wrong_entry_limits(user: Any, context: http.RequestContext) -> list[tuple[ratelimit.RateLimit, str]]:
     """(limit, identity) pairs for this user and, when known, the request's source address."""
     window = oauth_settings.DEVICE_USER_CODE_FAILURE_WINDOW
     limits = [(ratelimit.RateLimit("device-user-code-user", oauth_settings.DEVICE_USER_CODE_MAX_FAILURES, window),
@@ -185,7 +185,7 @@ def _wrong_entry_limits(user: Any, context: audit.RequestContext) -> list[tuple[
     return limits
 
 
-def find_device_code(entered: str, *, user: Any, context: audit.RequestContext = audit.NO_CONTEXT) -> DeviceCode:
+def find_device_code(entered: str, *, user: Any, context: http.RequestContext = http.NO_CONTEXT) -> DeviceCode:
     """The pending device authorization a user's typed code names (RFC 8628 §3.3), or UserCodeError.
 
     Unknown and garbled entries count against the user and the source address (§5.1); at the limit
@@ -221,7 +221,7 @@ def _check_decidable(code: DeviceCode) -> None:
 
 
 def decide_device_code(
-    user_code: str, *, user: Any, approved: bool, context: audit.RequestContext = audit.NO_CONTEXT
+    user_code: str, *, user: Any, approved: bool, context: http.RequestContext = http.NO_CONTEXT
 ) -> DeviceCode:
     """Record the signed-in user's approval or denial of a pending code (RFC 8628 §3.3).
 

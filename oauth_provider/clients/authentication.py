@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from . import audit
-from .errors import InvalidClient, InvalidRequest
-from .models import Application
+from oauth_provider import audit, http
+from oauth_provider.errors import InvalidClient, InvalidRequest
+from oauth_provider.models import Application
 
 CLIENT_SECRET_BASIC = "client_secret_basic"
 CLIENT_SECRET_POST = "client_secret_post"
@@ -76,7 +76,7 @@ def _decode_basic(value: str) -> tuple[str, str]:
 
 
 def authenticate_client(
-    credentials: ClientCredentials | None, *, context: audit.RequestContext = audit.NO_CONTEXT
+    credentials: ClientCredentials | None, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> Application:
     """The active client the credentials prove, or InvalidClient (audited, without the secret).
 

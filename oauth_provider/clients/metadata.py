@@ -12,12 +12,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
-from .clients import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
-from .conf import oauth_settings
-from .errors import InvalidClientMetadata, InvalidRedirectUri
-from .models import Application, ClientType, GrantType
-from .scopes import parse_scope, scope_string
-from .validators import validate_redirect_uri
+from oauth_provider.clients.authentication import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidClientMetadata, InvalidRedirectUri
+from oauth_provider.models import Application, ClientType, GrantType
+from oauth_provider.redirect_uris import validate_redirect_uri
+from oauth_provider.scopes import parse_scope, scope_string
 
 TOKEN_ENDPOINT_AUTH_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE)
 # Grants that registration never grants: legacy opt-ins an administrator must set by hand.

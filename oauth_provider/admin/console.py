@@ -15,12 +15,13 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from . import admin_actions, audit
-from .activity import annotate_token_activity
-from .admin_dashboard import ActivityDashboardAdmin
-from .admin_filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
-from .conf import oauth_settings
-from .models import (
+from oauth_provider import audit
+from oauth_provider.admin import actions as admin_actions
+from oauth_provider.admin.activity import annotate_token_activity
+from oauth_provider.admin.dashboard import ActivityDashboardAdmin
+from oauth_provider.admin.filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
+from oauth_provider.conf import oauth_settings
+from oauth_provider.models import (
     AccessToken,
     ActivityDashboard,
     Application,
@@ -330,7 +331,7 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
             setattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, token)
 
     def response_add(self, request, obj: InitialAccessToken, post_url_continue=None):
-        from .discovery import endpoint_url
+        from oauth_provider.endpoints.metadata import endpoint_url
 
         token = getattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, None)
         if token is None:

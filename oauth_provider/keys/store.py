@@ -25,8 +25,8 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from .conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings, on_reload
-from .models import KeyState, SigningKey
+from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings, on_reload
+from oauth_provider.models import KeyState, SigningKey
 
 RSA_KEY_SIZE = 2048
 
@@ -136,7 +136,7 @@ def _active_key_row(algorithm: str) -> SigningKey:
     except IntegrityError:
         # Another process created it first: the partial unique constraint allows one.
         return SigningKey.objects.get(state=KeyState.ACTIVE, algorithm=algorithm)
-    from . import audit
+    from oauth_provider import audit
 
     audit.record(audit.SIGNING_KEY_CREATED, kid=key.kid, algorithm=algorithm, reason="first need")
     return key
@@ -202,5 +202,5 @@ def clear_key_cache(*args: Any, **kwargs: Any) -> None:
     _cache.clear()
 
 
-post_save.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.saved")
-post_delete.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.deleted")
+post_save.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.store.saved")
+post_delete.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.store.deleted")

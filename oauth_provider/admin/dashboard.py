@@ -15,8 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from . import audit, charts
-from .activity import Activity, activity
+from oauth_provider import audit
+from oauth_provider.admin import charts
+from oauth_provider.admin.activity import Activity, activity
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 # Longest custom range: a bar a day stays readable, and the queries stay bounded.

@@ -20,16 +20,16 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
-from .clients import authenticate_client, read_client_credentials
-from .errors import InvalidRequest
-from .models import AccessToken, Application, RefreshToken
-from .revocation import revoke_access_tokens, revoke_refresh_family
-from .token_lookup import find_token
+from oauth_provider import audit, http
+from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.errors import InvalidRequest
+from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.tokens.lookup import find_token
+from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_family
 
 
 def revoke_token(
-    params: Mapping[str, str], *, authorization: str = "", context: audit.RequestContext = audit.NO_CONTEXT
+    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> None:
     """Handle one revocation request (RFC 7009 §2.1); success is an empty 200 whatever the token."""
     client = authenticate_client(read_client_credentials(authorization, params), context=context)
@@ -45,7 +45,7 @@ def revoke_token(
         _revoke_refresh_token(found.record, client, context)
 
 
-def _revoke_access_token(record: AccessToken, client: Application, context: audit.RequestContext) -> None:
+def _revoke_access_token(record: AccessToken, client: Application, context: http.RequestContext) -> None:
     with transaction.atomic():
         if revoke_access_tokens(AccessToken.objects.filter(pk=record.pk)):
             audit.record(
@@ -54,7 +54,7 @@ def _revoke_access_token(record: AccessToken, client: Application, context: audi
             )
 
 
-def _revoke_refresh_token(record: RefreshToken, client: Application, context: audit.RequestContext) -> None:
+def _revoke_refresh_token(record: RefreshToken, client: Application, context: http.RequestContext) -> None:
     now = timezone.now()
     # An expired or revoked token has no live family left to revoke: nothing changes.
     if record.revoked_at is not None or record.family_expires_at <= now:

@@ -15,10 +15,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException
 
-from .clients import read_client_credentials
-from .conf import oauth_settings
-from .errors import OAuthError
-from .models import Application
+from oauth_provider.clients.authentication import read_client_credentials
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import OAuthError
+from oauth_provider.models import Application
 
 ALLOWED_METHODS = "POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type"

@@ -11,11 +11,11 @@ from typing import Any
 
 from django.db import transaction
 
-from . import audit
-from .conf import oauth_settings
-from .models import AccessToken, Application, Consent, RefreshToken
-from .revocation import revoke_access_tokens, revoke_refresh_family
-from .scopes import parse_scope, scope_string
+from oauth_provider import audit, http
+from oauth_provider.conf import oauth_settings
+from oauth_provider.models import AccessToken, Application, Consent, RefreshToken
+from oauth_provider.scopes import parse_scope, scope_string
+from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_family
 
 
 def consent_covers(user: Any, application: Application, scope: list[str]) -> bool:
@@ -48,7 +48,7 @@ def consents_of(user: Any) -> list[Consent]:
 
 
 def revoke_consent(
-    user: Any, consent_id: int, *, context: audit.RequestContext = audit.NO_CONTEXT
+    user: Any, consent_id: int, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> bool:
     """Forget one of the user's consents and revoke the tokens they gave that client.
 

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
 
-from .authorization import implicit_enabled
-from .clients import CONFIDENTIAL_METHODS, NONE
-from .conf import oauth_settings
-from .models import ClientType, GrantType
-from .registration import INITIAL_ACCESS_TOKEN, OPEN
+from oauth_provider.clients.authentication import CONFIDENTIAL_METHODS, NONE
+from oauth_provider.conf import oauth_settings
+from oauth_provider.endpoints.authorize import implicit_enabled
+from oauth_provider.endpoints.register import INITIAL_ACCESS_TOKEN, OPEN
+from oauth_provider.models import ClientType, GrantType
 
 
 def endpoint_url(name: str) -> str | None:

@@ -10,11 +10,11 @@ from typing import Any
 import jwt
 from django.utils import timezone
 
-from . import crypto
-from .conf import oauth_settings
-from .keys import get_signing_key
-from .models import AccessToken, Application, RefreshToken
-from .scopes import scope_string
+from oauth_provider import crypto
+from oauth_provider.conf import oauth_settings
+from oauth_provider.keys.store import get_signing_key
+from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.scopes import scope_string
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
 

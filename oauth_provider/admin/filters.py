@@ -14,8 +14,8 @@ from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from . import audit
-from .models import GrantType
+from oauth_provider import audit
+from oauth_provider.models import GrantType
 
 
 class GrantTypeFilter(admin.SimpleListFilter):

@@ -33,7 +33,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from .models import ActivityHour, ActivityRollupState, AuditEvent
+from oauth_provider.models import ActivityHour, ActivityRollupState, AuditEvent
 
 HOUR = timedelta(hours=1)
 # How long after its end an hour counts as complete: requests still committing events stamped in it.

@@ -22,9 +22,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from . import activity_rollup, audit
-from .conf import oauth_settings
-from .models import ActivityHour, Application, AuditEvent
+from oauth_provider import audit
+from oauth_provider.admin import rollup as activity_rollup
+from oauth_provider.conf import oauth_settings
+from oauth_provider.models import ActivityHour, Application, AuditEvent
 
 TOKEN_EVENTS = tuple(audit.TOKEN_ISSUING_EVENTS)
 

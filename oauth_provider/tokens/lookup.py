@@ -15,13 +15,13 @@ from typing import Any
 import jwt
 from django.db.models.signals import post_delete, post_save
 
-from . import crypto
-from .conf import oauth_settings, on_reload
-from .errors import InvalidToken
-from .models import AccessToken, RefreshToken, SigningKey
-from .resource.keysets import LocalKeySet
-from .resource.validator import unverified_header
-from .tokens import ACCESS_TOKEN_TYPE
+from oauth_provider import crypto
+from oauth_provider.conf import oauth_settings, on_reload
+from oauth_provider.errors import InvalidToken
+from oauth_provider.models import AccessToken, RefreshToken, SigningKey
+from oauth_provider.resource.keysets import LocalKeySet
+from oauth_provider.resource.validator import unverified_header
+from oauth_provider.tokens.issue import ACCESS_TOKEN_TYPE
 
 ACCESS_TOKEN_HINT = "access_token"
 REFRESH_TOKEN_HINT = "refresh_token"
@@ -47,8 +47,8 @@ def _forget_keys(*args: Any, **kwargs: Any) -> None:
     _keys = None
 
 
-post_save.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.token_lookup.key_saved")
-post_delete.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.token_lookup.key_deleted")
+post_save.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.tokens.lookup.key_saved")
+post_delete.connect(_forget_keys, sender=SigningKey, dispatch_uid="oauth_provider.tokens.lookup.key_deleted")
 
 
 def verified_access_token_claims(token: str) -> dict[str, Any] | None:

@@ -22,10 +22,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import audit
-from .conf import oauth_settings
-from .keys import SigningKeyError, clear_key_cache, create_signing_key, get_signing_key
-from .models import Application, KeyState, SigningKey
+from oauth_provider import audit
+from oauth_provider.conf import oauth_settings
+from oauth_provider.keys.store import SigningKeyError, clear_key_cache, create_signing_key, get_signing_key
+from oauth_provider.models import Application, KeyState, SigningKey
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 
-from . import audit, revocation
-from .models import AccessToken, Application
+from oauth_provider import audit
+from oauth_provider.models import AccessToken, Application
+from oauth_provider.tokens import revocation
 
 
 def deactivate_application(application: Application, *, user) -> tuple[int, int]:

@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
-from .conf import oauth_settings
-from .models import AccessToken, Application, RefreshToken
+from oauth_provider.conf import oauth_settings
+from oauth_provider.models import AccessToken, Application, RefreshToken
 
 REVOKED_JTI_PREFIX = "oauth_provider:revoked-jti:"
 
@@ -91,5 +91,5 @@ def _client_deleted(sender, instance: Application, **kwargs) -> None:
     revoke_client_tokens(instance)
 
 
-post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.revocation.client_saved")
-pre_delete.connect(_client_deleted, sender=Application, dispatch_uid="oauth_provider.revocation.client_deleted")
+post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.tokens.revocation.client_saved")
+pre_delete.connect(_client_deleted, sender=Application, dispatch_uid="oauth_provider.tokens.revocation.client_deleted")

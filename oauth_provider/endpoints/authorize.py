@@ -18,10 +18,10 @@ from urllib.parse import urlencode, urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, crypto
-from .conf import oauth_settings
-from .consent import consent_covers, remember_consent
-from .errors import (
+from oauth_provider import audit, crypto, http
+from oauth_provider.clients.consent import consent_covers, remember_consent
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import (
     AccessDenied,
     InvalidRequest,
     InvalidScope,
@@ -29,9 +29,9 @@ from .errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from .models import Application, AuthorizationCode, ClientType, GrantType
-from .scopes import parse_scope, scope_string
-from .tokens import issue_access_token
+from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType
+from oauth_provider.scopes import parse_scope, scope_string
+from oauth_provider.tokens.issue import issue_access_token
 
 RESPONSE_TYPE_CODE = "code"
 RESPONSE_TYPE_TOKEN = "token"
@@ -266,7 +266,7 @@ def consent_needed(request: AuthorizationRequest, user: Any) -> bool:
 
 
 def approve(
-    request: AuthorizationRequest, user: Any, *, context: audit.RequestContext = audit.NO_CONTEXT
+    request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> str:
     """Issue the code (or, for the implicit flow, the token) and return the redirect location."""
     with transaction.atomic():
@@ -290,7 +290,7 @@ def approve(
     return request.target.location({"code": code})
 
 
-def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: audit.RequestContext) -> str:
+def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: http.RequestContext) -> str:
     """RFC 6749 §4.2.2: the token in the fragment, never a refresh token."""
     access = issue_access_token(
         application=request.client, scope=request.scope, grant_type=GrantType.IMPLICIT, user=user
@@ -310,7 +310,7 @@ def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: aud
 
 
 def deny(
-    request: AuthorizationRequest, user: Any, *, context: audit.RequestContext = audit.NO_CONTEXT
+    request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> str:
     """The user said no: ``access_denied`` at the client's redirect URI (RFC 6749 §4.1.2.1)."""
     audit.record(
@@ -321,7 +321,7 @@ def deny(
 
 
 def record_consent(
-    request: AuthorizationRequest, user: Any, *, context: audit.RequestContext = audit.NO_CONTEXT
+    request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> None:
     """The user said yes on the consent page: remember it (per setting) and audit it."""
     remember_consent(user, request.client, request.scope)

@@ -1,0 +1,28 @@
+"""The token endpoint (RFC 6749 §3.2): pick the grant, authenticate the client, issue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from oauth_provider import http, ratelimit
+from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.errors import InvalidRequest
+from oauth_provider.grants import TokenRequest, grant_class
+
+
+def handle_token_request(
+    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
+) -> dict[str, Any]:
+    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
+    ratelimit.limit_token_requests_from(context.ip_address)
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("The grant_type parameter is required.")
+    handler = grant_class(grant_type)
+    credentials = read_client_credentials(authorization, params)
+    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
+    client = authenticate_client(credentials, context=context)
+    grant = handler(TokenRequest(params=params, client=client, context=context))
+    grant.check_client()
+    return grant.issue()
