@@ -1,4 +1,3 @@
-import base64
 
 import pytest
 from django.db import connection
@@ -6,8 +5,7 @@ from django.db import connection
 from oauth_provider.keys.store import clear_key_cache
 from oauth_provider.resource.validator import reset_validator
 from oauth_provider.tokens.lookup import _forget_keys as forget_lookup_keys
-
-from .factories import ApplicationFactory
+from tests.factories import ApplicationFactory
 
 
 def pytest_report_header(config):
@@ -89,13 +87,6 @@ def application(db):
     return ApplicationFactory()
 
 
-def basic_auth(client_id: str, secret: str) -> str:
-    from urllib.parse import quote
-
-    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
@@ -103,21 +94,21 @@ def is_postgres():
 
 @pytest.fixture
 def user(db):
-    from .factories import UserFactory
+    from tests.factories import UserFactory
 
     return UserFactory()
 
 
 @pytest.fixture
 def web_app(db):
-    from .factories import WebApplicationFactory
+    from tests.factories import WebApplicationFactory
 
     return WebApplicationFactory()
 
 
 @pytest.fixture
 def public_app(db):
-    from .factories import PublicApplicationFactory
+    from tests.factories import PublicApplicationFactory
 
     return PublicApplicationFactory()
 

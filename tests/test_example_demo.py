@@ -7,8 +7,7 @@ from django.core.management import call_command
 
 from example_project import demo
 from example_project import settings as example_settings
-
-from .flows import query_of
+from tests.helpers.flows import query_of
 
 pytestmark = pytest.mark.django_db
 

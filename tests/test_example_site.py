@@ -11,8 +11,7 @@ from django.core.management import call_command
 
 from example_project import demo
 from oauth_provider.models import Application
-
-from .conftest import basic_auth
+from tests.helpers.flows import basic_auth
 
 pytestmark = pytest.mark.django_db
 

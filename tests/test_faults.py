@@ -14,9 +14,8 @@ from django.test import Client
 
 from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, Consent, RefreshToken
-
-from .factories import UserFactory, WebApplicationFactory
-from .flows import authorize_url, obtain_code, redeem, token_request
+from tests.factories import UserFactory, WebApplicationFactory
+from tests.helpers.flows import authorize_url, obtain_code, redeem, token_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

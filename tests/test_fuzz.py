@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 from oauth_provider.crypto import pkce_s256
 from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuthorizationCode, Consent, RefreshToken
-
-from .conftest import basic_auth
-from .factories import ApplicationFactory, UserFactory, WebApplicationFactory
+from tests.factories import ApplicationFactory, UserFactory, WebApplicationFactory
+from tests.helpers.flows import basic_auth
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,7 @@ from django.core.exceptions import ValidationError
 
 from oauth_provider import crypto
 from oauth_provider.models import Application, ClientType, GrantType
-
-from .factories import ApplicationFactory
+from tests.factories import ApplicationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,8 @@ from django.test import override_settings
 from oauth_provider import ratelimit
 from oauth_provider.models import AccessToken
 from oauth_provider.ratelimit import RateLimit, RateLimitExceeded
-
-from .conftest import basic_auth
-from .factories import ApplicationFactory
+from tests.factories import ApplicationFactory
+from tests.helpers.flows import basic_auth
 
 pytestmark = pytest.mark.django_db
 

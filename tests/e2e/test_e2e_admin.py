@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_provider.models import Application
-
-from .conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

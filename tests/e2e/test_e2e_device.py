@@ -12,7 +12,7 @@ import threading
 import pytest
 import requests
 
-from .conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

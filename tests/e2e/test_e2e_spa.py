@@ -8,8 +8,7 @@ import pytest
 import requests
 
 from oauth_provider.models import AccessToken, Application, RefreshToken
-
-from .conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -9,9 +9,8 @@ from django.core.exceptions import ValidationError
 from oauth_provider import crypto
 from oauth_provider.models import AccessToken, Application, RefreshToken
 from oauth_provider.tokens.revocation import is_jti_revoked
-
-from ..factories import ApplicationFactory, PublicApplicationFactory, WebApplicationFactory
-from ..flows import authorize_url, obtain_code, query_of, redeem, token_request
+from tests.factories import ApplicationFactory, PublicApplicationFactory, WebApplicationFactory
+from tests.helpers.flows import authorize_url, obtain_code, query_of, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 

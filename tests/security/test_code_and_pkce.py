@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from oauth_provider.crypto import pkce_s256
 from oauth_provider.models import AccessToken, AuthorizationCode, RefreshToken
-
-from ..factories import PublicApplicationFactory, WebApplicationFactory
-from ..flows import STATE, VERIFIER, authorize_url, obtain_code, query_of, redeem, token_request
+from tests.factories import PublicApplicationFactory, WebApplicationFactory
+from tests.helpers.flows import STATE, VERIFIER, authorize_url, obtain_code, query_of, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from django.test import Client
 
 from oauth_provider.endpoints.device import normalise_user_code
 from oauth_provider.models import DeviceCode, DeviceCodeStatus
-
-from ..device_flows import VERIFY_URL, age_last_poll, decide, enter, expire, poll, row, start
-from ..factories import DeviceApplicationFactory, UserFactory
+from tests.factories import DeviceApplicationFactory, UserFactory
+from tests.helpers.device import VERIFY_URL, age_last_poll, decide, enter, expire, poll, row, start
 
 pytestmark = pytest.mark.django_db
 

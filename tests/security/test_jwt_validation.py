@@ -13,8 +13,7 @@ from oauth_provider.errors import InvalidToken
 from oauth_provider.keys.store import get_signing_key
 from oauth_provider.resource.keysets import RemoteKeySet
 from oauth_provider.resource.validator import TokenValidator, get_validator
-
-from ..resource_helpers import (
+from tests.helpers.jwt import (
     FakeClock,
     b64,
     claims,

@@ -11,9 +11,8 @@ from oauth_provider import audit
 from oauth_provider.checks import check_deploy, check_weak_clients
 from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, Consent, RefreshToken, SigningKey
-
-from ..factories import ApplicationFactory, WebApplicationFactory
-from ..flows import VERIFIER, authorize_url, obtain_code, query_of, redeem, token_request
+from tests.factories import ApplicationFactory, WebApplicationFactory
+from tests.helpers.flows import VERIFIER, authorize_url, obtain_code, query_of, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +147,7 @@ def counts():
     "",  # missing
 ])
 def test_item_25_bad_input_gets_a_clear_4xx_and_no_write(client, application, body):
-    from ..conftest import basic_auth
+    from tests.helpers.flows import basic_auth
 
     before = counts()
     response = client.post("/oauth/token/", body, content_type=FORM,
@@ -200,7 +199,7 @@ def test_item_25_a_broken_multipart_consent_form_gets_the_400_error_page(user_cl
 
 
 def test_item_22_revocation_is_audited(web_app, user_client):
-    from ..lifecycle import post_as
+    from tests.helpers.flows import post_as
 
     tokens = redeem(Client(), web_app, obtain_code(user_client, web_app)).json()
     post_as(Client(), "/oauth/revoke/", web_app, {"token": tokens["refresh_token"]})
@@ -212,8 +211,8 @@ def test_item_22_revocation_is_audited(web_app, user_client):
 @pytest.mark.parametrize(("decision", "event"), [("approve", audit.DEVICE_CODE_APPROVED),
                                                  ("deny", audit.DEVICE_CODE_DENIED)])
 def test_item_22_device_approvals_and_denials_are_audited(user_client, user, decision, event):
-    from ..device_flows import decide, start
-    from ..factories import DeviceApplicationFactory
+    from tests.factories import DeviceApplicationFactory
+    from tests.helpers.device import decide, start
 
     grant = start(Client(), DeviceApplicationFactory())
     decide(user_client, grant["user_code"], decision)
@@ -223,7 +222,7 @@ def test_item_22_device_approvals_and_denials_are_audited(user_client, user, dec
 
 
 def test_item_23_the_device_page_is_rate_limited_with_429_and_retry_after(user_client):
-    from ..device_flows import enter
+    from tests.helpers.device import enter
 
     for n in range(5):
         enter(user_client, f"BBBB-BBB{'BCDFG'[n]}")

@@ -10,10 +10,8 @@ from django.utils import timezone
 
 from oauth_provider.models import AccessToken, RefreshToken
 from oauth_provider.tokens.revocation import is_jti_revoked, revoke_refresh_family
-
-from ..factories import ApplicationFactory
-from ..flows import obtain_code, redeem, token_request
-from ..lifecycle import FORM, post_as
+from tests.factories import ApplicationFactory
+from tests.helpers.flows import FORM, obtain_code, post_as, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,229 @@
+"""Token introspection (RFC 7662): who may see what, and what an active token says."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
+
+from oauth_provider.models import AccessToken, RefreshToken
+from tests.factories import ApplicationFactory, WebApplicationFactory
+from tests.helpers.flows import FORM, client_credentials_token, obtain_code, post_as, redeem, token_request
+
+pytestmark = pytest.mark.django_db
+
+INTROSPECT = "/oauth/introspect/"
+
+
+def introspect(client, caller, token, hint=None, **headers):
+    data = {"token": token, **({"token_type_hint": hint} if hint else {})}
+    return post_as(client, INTROSPECT, caller, data, **headers)
+
+
+@pytest.fixture
+def user_tokens(user_client, web_app):
+    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
+
+
+@pytest.fixture
+def resource_server(db):
+    return ApplicationFactory(name="API", grant_types=[], is_resource_server=True)
+
+
+def test_own_access_token_is_active_with_its_claims(client, application):
+    token = client_credentials_token(client, application, scope="read write")
+    body = introspect(client, application, token).json()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert body == {
+        "active": True, "scope": "read write", "client_id": application.client_id, "token_type": "Bearer",
+        "exp": claims["exp"], "iat": claims["iat"], "sub": application.client_id, "aud": "http://testserver",
+        "iss": "http://testserver", "jti": claims["jti"],
+    }
+
+
+def test_user_access_token_names_the_user(client, web_app, user_tokens, user):
+    body = introspect(client, web_app, user_tokens["access_token"]).json()
+    assert body["username"] == user.username
+    assert body["sub"] == str(user.pk)
+
+
+def test_refresh_token_is_active_with_its_row(client, web_app, user_tokens, user):
+    body = introspect(client, web_app, user_tokens["refresh_token"], hint="refresh_token").json()
+    record = RefreshToken.objects.get()
+    assert body == {
+        "active": True, "scope": "read write", "client_id": web_app.client_id, "username": user.username,
+        "sub": str(user.pk), "exp": int(record.expires_at.timestamp()), "iat": int(record.created_at.timestamp()),
+        "iss": "http://testserver",
+    }
+
+
+def test_answer_is_json_and_not_cached(client, application):
+    response = introspect(client, application, "unknown")
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_unknown_token_is_inactive(client, application):
+    assert introspect(client, application, "no-such-token").json() == {"active": False}
+
+
+def test_expired_access_token_is_inactive(client, application):
+    token = client_credentials_token(client, application)
+    AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert introspect(client, application, token).json() == {"active": False}
+
+
+def test_revoked_access_token_is_inactive(client, application):
+    token = client_credentials_token(client, application)
+    post_as(client, "/oauth/revoke/", application, {"token": token})
+    assert introspect(client, application, token).json() == {"active": False}
+
+
+def test_revoked_refresh_token_is_inactive(client, web_app, user_tokens):
+    RefreshToken.objects.update(revoked_at=timezone.now())
+    assert introspect(client, web_app, user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_rotated_refresh_token_is_inactive(client, web_app, user_tokens):
+    token_request(client, web_app, {"grant_type": "refresh_token", "refresh_token": user_tokens["refresh_token"]})
+    assert introspect(client, web_app, user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_idle_expired_refresh_token_is_inactive(client, web_app, user_tokens):
+    RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert introspect(client, web_app, user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_refresh_token_past_its_family_lifetime_is_inactive(client, web_app, user_tokens):
+    RefreshToken.objects.update(family_expires_at=timezone.now() - timedelta(seconds=1))
+    assert introspect(client, web_app, user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_deactivated_clients_tokens_are_inactive_to_a_resource_server(client, application, resource_server):
+    token = client_credentials_token(client, application)
+    application.is_active = False
+    application.save()
+    assert introspect(client, resource_server, token).json() == {"active": False}
+
+
+def test_deactivated_users_tokens_are_inactive(client, web_app, user_tokens, user):
+    user.is_active = False
+    user.save()
+    assert introspect(client, web_app, user_tokens["access_token"]).json() == {"active": False}
+
+
+def test_another_clients_token_is_inactive(client, application):
+    token = client_credentials_token(client, application)
+    assert introspect(client, ApplicationFactory(), token).json() == {"active": False}
+
+
+def test_another_clients_refresh_token_is_inactive(client, user_tokens):
+    assert introspect(client, WebApplicationFactory(), user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_resource_server_sees_tokens_for_its_audience(client, application, resource_server):
+    token = client_credentials_token(client, application)
+    body = introspect(client, resource_server, token).json()
+    assert body["active"] is True
+    assert body["client_id"] == application.client_id
+
+
+def test_resource_server_does_not_see_tokens_for_another_audience(client, application):
+    api = ApplicationFactory(is_resource_server=True, resource_audiences="https://other-api.example.test")
+    token = client_credentials_token(client, application)
+    assert introspect(client, api, token).json() == {"active": False}
+
+
+def test_resource_server_with_listed_audience_sees_those_tokens(client, application):
+    api = ApplicationFactory(is_resource_server=True, resource_audiences="https://a.example.test\nhttp://testserver")
+    token = client_credentials_token(client, application)
+    assert introspect(client, api, token).json()["active"] is True
+
+
+def test_resource_server_never_sees_refresh_tokens(client, user_tokens, resource_server):
+    assert introspect(client, resource_server, user_tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_client_without_the_flag_does_not_see_other_tokens_for_the_audience(client, application):
+    token = client_credentials_token(client, application)
+    assert introspect(client, ApplicationFactory(resource_audiences="http://testserver"), token).json() == {
+        "active": False
+    }
+
+
+def test_forged_jwt_with_a_real_jti_is_inactive(client, application):
+    token = client_credentials_token(client, application)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, attacker_key, algorithm="RS256",
+                        headers={"kid": jwt.get_unverified_header(token)["kid"], "typ": "at+jwt"})
+    assert introspect(client, application, forged).json() == {"active": False}
+
+
+def test_jwt_without_at_jwt_type_is_inactive(client, application):
+    from oauth_provider.keys.store import get_signing_key
+
+    token = client_credentials_token(client, application)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    key = get_signing_key()
+    other_type = jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+    assert introspect(client, application, other_type).json() == {"active": False}
+
+
+def test_unauthenticated_introspection_is_invalid_client(client, application):
+    token = client_credentials_token(client, application)
+    response = client.post(INTROSPECT, data=urlencode({"token": token}), content_type=FORM)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert "active" not in response.json()
+
+
+def test_wrong_secret_is_invalid_client(client, application):
+    token = client_credentials_token(client, application)
+    response = post_as(client, INTROSPECT, application, {"token": token}, secret="wrong-" * 6)
+    assert response.status_code == 401
+
+
+def test_public_client_may_not_introspect(client, public_app):
+    response = introspect(client, public_app, "anything")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_deactivated_client_may_not_introspect(client, application):
+    token = client_credentials_token(client, application)
+    application.is_active = False
+    application.save()
+    assert introspect(client, application, token).status_code == 401
+
+
+def test_missing_token_is_invalid_request(client, application):
+    response = post_as(client, INTROSPECT, application, {})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_token_in_the_query_string_is_refused(client, application):
+    response = post_as(client, f"{INTROSPECT}?token=abc", application, {"token": "abc"})
+    assert response.status_code == 400
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(INTROSPECT).status_code == 405
+
+
+def test_introspection_query_budget(client, application, django_assert_num_queries):
+    token = client_credentials_token(client, application)
+    introspect(client, application, token)  # warms this process's verification keys
+    # client, access token (+ application and user joined); the keys come from the process cache
+    with django_assert_num_queries(2):
+        assert introspect(client, application, token).json()["active"] is True
+
+
+def test_metadata_advertises_the_introspection_endpoint(client):
+    document = client.get("/.well-known/oauth-authorization-server").json()
+    assert document["introspection_endpoint"] == "http://testserver/oauth/introspect/"
+    assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic",
+                                                                         "client_secret_post"]
