@@ -18,8 +18,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from oauth_provider import http
 from oauth_provider.clients.consent import consents_of, revoke_consent
 from oauth_provider.endpoints.authorize import (
-    AuthorizationPageError,
-    AuthorizationRedirectError,
     approve,
     consent_needed,
     deny,
@@ -39,12 +37,9 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     The consent form posts back to this URL with the same query string, so the POST re-validates
     the whole request and only the user's choice travels in the body.
     """
-    try:
-        authz = validate_authorization_request(request.GET)
-    except AuthorizationPageError as exc:
-        return error_page(request, exc.error, exc.description)
-    except AuthorizationRedirectError as exc:
-        return redirect(exc.location, request)
+    # An OAuthError goes to the error page or, once the redirect URI is verified, to the client
+    # (clean_failures renders it).
+    authz = validate_authorization_request(request.GET)
     if not request.user.is_authenticated:
         return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     context = http.RequestContext.from_request(request)
@@ -74,6 +69,7 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     return secure(response)
 
 
+@clean_failures
 @login_required
 @require_http_methods(["GET"])
 def consent_list_view(request: HttpRequest) -> HttpResponse:
@@ -82,6 +78,7 @@ def consent_list_view(request: HttpRequest) -> HttpResponse:
     return secure(render(request, "oauth_provider/consents.html", {"consents": consents}))
 
 
+@clean_failures
 @login_required
 @csrf_protect
 @require_POST

@@ -7,8 +7,8 @@ from django.test import Client
 
 from oauth_provider import audit
 from oauth_provider.crypto import digest
-from oauth_provider.endpoints.authorize import redirect_uri_matches
 from oauth_provider.models import AuditEvent, AuthorizationCode, Consent
+from oauth_provider.redirect_uris import redirect_uri_matches
 from tests.factories import WebApplicationFactory
 from tests.helpers.flows import STATE, authorize_url, query_of
 
