@@ -230,7 +230,7 @@ class AuthorizationCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(DeviceCode)
 class DeviceCodeAdmin(ReadOnlyAdmin):
-    """Read-only; neither the device code's digest nor the user code is shown (SECURITY.md item 21)."""
+    """Read-only; neither the device code's digest nor the user code is shown (docs/SECURITY.md S21)."""
 
     list_display = ("pk", "application", "status", "user", "scope", "interval", "created_at", "expires_at",
                     "decided_at", "last_polled_at")
