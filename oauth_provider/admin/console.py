@@ -8,11 +8,13 @@ session, and never shown again.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from oauth_provider import audit
@@ -20,7 +22,9 @@ from oauth_provider.admin import actions as admin_actions
 from oauth_provider.admin.activity import annotate_token_activity
 from oauth_provider.admin.dashboard import ActivityDashboardAdmin
 from oauth_provider.admin.filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
+from oauth_provider.clients import lifecycle
 from oauth_provider.conf import oauth_settings
+from oauth_provider.endpoints.metadata import endpoint_url
 from oauth_provider.models import (
     AccessToken,
     ActivityDashboard,
@@ -132,11 +136,16 @@ class ApplicationAdmin(admin.ModelAdmin):
             obj.client_secret_digest = ""
         elif not obj.has_secret:
             secret = obj.generate_secret()
+        activity_changed = change and "is_active" in form.changed_data
+        if activity_changed and not obj.is_active:
+            # Unticking "active" does what the deactivate action does. Before the save, so that the save's
+            # safety-net receiver finds the client already deactivated (clients/lifecycle.py).
+            lifecycle.deactivate_client(obj, user=request.user, source="admin")
         super().save_model(request, obj, form, change)
         if not change:
             audit.record(audit.CLIENT_CREATED, application=obj, user=request.user, source="admin")
-        elif "is_active" in form.changed_data:
-            self._record_activity_change(request, obj)
+        elif activity_changed and obj.is_active:
+            audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
         if secret is not None:
             setattr(request, NEW_SECRET_ATTRIBUTE, secret)
         legacy = form.legacy_grants()
@@ -149,22 +158,17 @@ class ApplicationAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request, obj: Application) -> None:
-        with transaction.atomic():
-            admin_actions.revoke_before_delete(obj, user=request.user)
-            super().delete_model(request, obj)
+        self._delete_client(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             for application in queryset:
-                admin_actions.revoke_before_delete(application, user=request.user)
-            super().delete_queryset(request, queryset)
+                self._delete_client(request, application)
 
-    def _record_activity_change(self, request, obj: Application) -> None:
-        """Unticking "active" in the form does what the deactivate action does: revoke at once."""
-        if obj.is_active:
-            audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
-            return
-        admin_actions.record_deactivation(obj, user=request.user)
+    def _delete_client(self, request, obj: Application) -> None:
+        """Revoke first (the cascade deletes the token rows, resource servers keep the JWTs), audit, delete.
+        Audited as ``tokens_revoked_by_admin``, as admin deletions always were (Django's admin log has the rest)."""
+        lifecycle.delete_client(obj, user=request.user, source="admin", event=audit.TOKENS_REVOKED_BY_ADMIN)
 
     def response_add(self, request, obj: Application, post_url_continue=None):
         secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
@@ -226,7 +230,7 @@ class AuthorizationCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(DeviceCode)
 class DeviceCodeAdmin(ReadOnlyAdmin):
-    """Read-only; neither the device code's digest nor the user code is shown (SECURITY.md item 21)."""
+    """Read-only; neither the device code's digest nor the user code is shown (docs/SECURITY.md S21)."""
 
     list_display = ("pk", "application", "status", "user", "scope", "interval", "created_at", "expires_at",
                     "decided_at", "last_polled_at")
@@ -291,10 +295,6 @@ NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE = "_oauth_provider_new_initial_access_token"
 
 
 def _in_a_week():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     return timezone.now() + timedelta(days=7)
 
 
@@ -331,8 +331,6 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
             setattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, token)
 
     def response_add(self, request, obj: InitialAccessToken, post_url_continue=None):
-        from oauth_provider.endpoints.metadata import endpoint_url
-
         token = getattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, None)
         if token is None:
             return super().response_add(request, obj, post_url_continue)

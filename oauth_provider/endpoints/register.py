@@ -25,11 +25,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oauth_provider import audit, crypto, http
+from oauth_provider.clients import lifecycle
 from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import AccessDenied, InvalidClientMetadata, InvalidToken
 from oauth_provider.models import Application, InitialAccessToken
-from oauth_provider.tokens.revocation import revoke_client_tokens
 
 CLOSED, INITIAL_ACCESS_TOKEN, OPEN = "closed", "initial_access_token", "open"
 REGISTRATION_MODES = (CLOSED, INITIAL_ACCESS_TOKEN, OPEN)
@@ -183,8 +183,4 @@ def delete_client(client_id: str, *, authorization: str = "",
                   context: http.RequestContext = http.NO_CONTEXT) -> None:
     """RFC 7592 §2.3: revoke everything issued to the client, then delete it."""
     application, _ = authenticate_registration(client_id, authorization, context)
-    with transaction.atomic():
-        revoked_access, revoked_refresh = revoke_client_tokens(application)
-        audit.record(audit.CLIENT_DELETED, context=context, application=application, source="registration",
-                     revoked_access_tokens=revoked_access, revoked_refresh_tokens=revoked_refresh)
-        application.delete()
+    lifecycle.delete_client(application, context=context, source="registration")
