@@ -8,4 +8,7 @@ class OAuthProviderConfig(AppConfig):
 
     def ready(self) -> None:
         from oauth_provider import checks  # noqa: F401  (registers the system checks)
+        from oauth_provider import receivers
         from oauth_provider.tokens import revocation  # noqa: F401  (revokes the tokens of deactivated clients)
+
+        receivers.connect()
