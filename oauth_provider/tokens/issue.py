@@ -15,6 +15,7 @@ from oauth_provider.keys import get_signing_key
 from oauth_provider.models import AccessToken, Application, RefreshToken
 from oauth_provider.scopes import scope_string
 
+
 @dataclass(frozen=True)
 class IssuedAccessToken:
     token: str
