@@ -12,4 +12,4 @@ class OAuthProviderConfig(AppConfig):
             receivers,
         )
 
-        receivers.connect_client_receivers()  # clients/lifecycle.py's safety net for client saves and deletes
+        receivers.connect()

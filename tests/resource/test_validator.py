@@ -15,10 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from oauth_provider.errors import InvalidToken
+from oauth_provider.jose import ACCESS_TOKEN
 from oauth_provider.keys import store as keys
 from oauth_provider.models import AccessToken, KeyState, SigningKey
 from oauth_provider.resource.keysets import LocalKeySet
-from oauth_provider.resource.validator import REQUIRED_CLAIMS, TokenValidator, get_validator
+from oauth_provider.resource.validator import TokenValidator, get_validator
 from oauth_provider.tokens.issue import issue_access_token
 from oauth_provider.tokens.revocation import revoke_access_tokens
 from tests.factories import ApplicationFactory, UserFactory
@@ -193,7 +194,7 @@ def test_tampered_payload_is_rejected():
     assert rejected(f"{header}.{forged_payload}.{signature}") == "The access token signature is invalid."
 
 
-@pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
+@pytest.mark.parametrize("claim", ACCESS_TOKEN.required_claims)
 def test_token_missing_a_required_claim_is_rejected(claim):
     assert rejected(token(**{claim: None})) == f"The access token lacks the {claim} claim."
 
@@ -227,10 +228,10 @@ def test_token_signed_by_a_deleted_key_is_rejected():
     assert rejected(old_token) == "The access token is signed with an unknown key."
 
 
-def test_key_deleted_by_another_process_is_rejected_once_the_cache_expires():
+def test_key_deleted_by_another_process_is_rejected_once_the_cache_expires(monkeypatch):
     clock = FakeClock()
     row, private_key = key_pair("RS256", state=KeyState.RETIRED)
-    validator = _local_validator(clock)
+    validator = _local_validator(clock, monkeypatch)
     old_token = sign(claims(), private_key=private_key, kid=row.kid, algorithm="RS256")
     validator.validate(old_token)
     SigningKey.objects.filter(pk=row.pk)._raw_delete(SigningKey.objects.db)  # no signal: another process
@@ -239,18 +240,20 @@ def test_key_deleted_by_another_process_is_rejected_once_the_cache_expires():
     assert rejected(old_token, validator) == "The access token is signed with an unknown key."
 
 
-def _local_validator(clock):
+def _local_validator(clock, monkeypatch):
+    """A validator that trusts the SigningKey table, with the key cache's clock under the test's control."""
+    monkeypatch.setattr(keys.key_cache, "clock", clock)
     return TokenValidator(
         issuer="http://testserver",
         audience="http://testserver",
         algorithms=["RS256"],
-        key_set=LocalKeySet(cache_seconds=300, min_refetch_seconds=30, clock=clock),
+        key_set=LocalKeySet(cache_seconds=300, min_refetch_seconds=30),
     )
 
 
 def _key_created_by_another_process():
     """A key row written without this process's signals (bulk_create sends none)."""
-    private_key, jwk = keys._generate("RS256")
+    private_key, jwk = keys.generate_key_pair("RS256")
     jwk.update({"kid": keys.jwk_thumbprint(jwk), "alg": "RS256", "use": "sig"})
     SigningKey.objects.bulk_create([
         SigningKey(kid=jwk["kid"], algorithm="RS256", state=KeyState.NEXT, public_jwk=jwk,
@@ -259,18 +262,18 @@ def _key_created_by_another_process():
     return jwk["kid"], private_key
 
 
-def test_key_created_by_another_process_is_found_on_an_unknown_kid():
+def test_key_created_by_another_process_is_found_on_an_unknown_kid(monkeypatch):
     clock = FakeClock()
-    validator = _local_validator(clock)
+    validator = _local_validator(clock, monkeypatch)
     validator.validate(token())
     kid, private_key = _key_created_by_another_process()
     clock.advance(31)
     validator.validate(sign(claims(), private_key=private_key, kid=kid, algorithm="RS256"))
 
 
-def test_unknown_kid_does_not_reload_local_keys_within_the_refetch_interval():
+def test_unknown_kid_does_not_reload_local_keys_within_the_refetch_interval(monkeypatch):
     clock = FakeClock()
-    validator = _local_validator(clock)
+    validator = _local_validator(clock, monkeypatch)
     validator.validate(token())
     kid, private_key = _key_created_by_another_process()
     new_token = sign(claims(), private_key=private_key, kid=kid, algorithm="RS256")
@@ -280,9 +283,9 @@ def test_unknown_kid_does_not_reload_local_keys_within_the_refetch_interval():
     validator.validate(new_token)
 
 
-def test_forged_kids_reload_local_keys_at_most_once_per_interval(django_assert_max_num_queries):
+def test_forged_kids_reload_local_keys_at_most_once_per_interval(django_assert_max_num_queries, monkeypatch):
     clock = FakeClock()
-    validator = _local_validator(clock)
+    validator = _local_validator(clock, monkeypatch)
     validator.validate(token())
     clock.advance(31)
     with django_assert_max_num_queries(1):
