@@ -10,7 +10,6 @@ burst of forged ``kid``s costs at most one database query or one HTTP request pe
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -27,6 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt import PyJWK
 
 from oauth_provider.errors import TemporarilyUnavailable
+from oauth_provider.http import is_local_fetch_host
 from oauth_provider.jose import parse_jwk_set
 from oauth_provider.keys import verification_key
 
@@ -129,21 +129,12 @@ class LocalKeySet:
         return verification_key(kid, max_age=self.cache_seconds, min_refetch_seconds=self.min_refetch_seconds)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_jwks_url(url: str) -> str:
     """Refuse a JWKS URL that is not https (plain http is allowed for loopback only)."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_local_fetch_host(parts.hostname):
         return url
     raise ImproperlyConfigured(
         f"OAUTH_PROVIDER['RESOURCE_JWKS_URL'] must be an https URL (http only on loopback), not {url!r}"
