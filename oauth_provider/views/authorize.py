@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,6 +33,7 @@ from ..authorization import (
     record_consent,
     validate_authorization_request,
 )
+from ..conf import oauth_settings
 from ..consent import consents_of, revoke_consent
 from ..scopes import describe
 
@@ -147,9 +148,19 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
             "scopes": describe(authz.scope),
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
+            "remembered": oauth_settings.REMEMBER_CONSENT,
+            "logout_url": _logout_url(),
         },
     )
     return _secure(response)
+
+
+def _logout_url() -> str | None:
+    """The project's logout view (Django's ``logout`` URL name), for "Not you? Sign out"; None without one."""
+    try:
+        return reverse("logout")
+    except NoReverseMatch:
+        return None
 
 
 @login_required
