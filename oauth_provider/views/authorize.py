@@ -11,12 +11,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth_provider import http
 from oauth_provider.clients.consent import consents_of, revoke_consent
+from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.authorize import (
     approve,
     consent_needed,
@@ -64,9 +65,19 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
             "scopes": describe(authz.scope),
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
+            "remembered": oauth_settings.REMEMBER_CONSENT,
+            "logout_url": _logout_url(),
         },
     )
     return secure(response)
+
+
+def _logout_url() -> str | None:
+    """The project's logout view (Django's ``logout`` URL name), for "Not you? Sign out"; None without one."""
+    try:
+        return reverse("logout")
+    except NoReverseMatch:
+        return None
 
 
 @clean_failures

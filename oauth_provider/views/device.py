@@ -69,15 +69,24 @@ def _entry_page(request: HttpRequest, entered: str, error: UserCodeError | None 
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def device_verify_view(request: HttpRequest) -> HttpResponse:
-    """GET: the code entry form. POST ``user_code``: the confirmation page. POST ``decision``: decide."""
+    """GET: the code entry form (with ``?user_code=``: the confirmation page). POST ``user_code``: the
+    confirmation page. POST ``decision``: decide."""
     if not request.user.is_authenticated:
         return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
-    if request.method == "GET":
-        return _entry_page(request, request.GET.get("user_code", "")[:64])
     context = http.RequestContext.from_request(request)
+    if request.method == "GET":
+        entered = request.GET.get("user_code", "")[:64]
+        if not entered:
+            return _entry_page(request, "")
+        # verification_uri_complete (RFC 8628 §3.3.1): straight to the confirmation, one click to decide.
+        # A GET still decides nothing: Approve / Deny are a CSRF-protected POST.
+        return _confirm_page(request, entered, context)
     if "decision" in request.POST:
         return _decide(request, context)
-    entered = request.POST.get("user_code", "")[:64]
+    return _confirm_page(request, request.POST.get("user_code", "")[:64], context)
+
+
+def _confirm_page(request: HttpRequest, entered: str, context: http.RequestContext) -> HttpResponse:
     try:
         code = find_device_code(entered, user=request.user, context=context)
     except UserCodeError as error:

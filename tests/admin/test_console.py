@@ -42,7 +42,7 @@ def shown_secret(response) -> str:
 
 
 def test_creating_a_confidential_client_shows_its_secret_once(staff_client):
-    response = staff_client.post(ADD_URL, add_form())
+    response = staff_client.post(ADD_URL, add_form(), follow=True)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     secret = shown_secret(response)
@@ -54,7 +54,7 @@ def test_creating_a_confidential_client_shows_its_secret_once(staff_client):
 
 
 def test_secret_is_not_put_in_messages_or_session(staff_client):
-    response = staff_client.post(ADD_URL, add_form())
+    response = staff_client.post(ADD_URL, add_form(), follow=True)
     secret = shown_secret(response)
     assert secret not in str(dict(staff_client.session))
     assert secret not in staff_client.get("/admin/").content.decode()
@@ -97,6 +97,7 @@ def test_rotate_secret_action_shows_the_new_secret_once(staff_client):
     response = staff_client.post(
         "/admin/oauth_provider/application/",
         {"action": "rotate_secret", "_selected_action": [application.pk]},
+        follow=True,
     )
     secret = shown_secret(response)
     application.refresh_from_db()

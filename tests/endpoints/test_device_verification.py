@@ -79,9 +79,11 @@ def test_code_from_verification_uri_complete_is_prefilled(user_client, grant):
     assert f'value="{grant["user_code"]}"'.encode() in response.content
 
 
-def test_get_with_a_code_does_not_show_the_decision_buttons(user_client, grant):
+def test_get_with_a_code_goes_to_the_confirmation_but_decides_nothing(user_client, grant):
+    # Issue #19: verification_uri_complete is one click (the confirmation), not two; a GET never decides.
     response = user_client.get(f"{VERIFY_URL}?user_code={grant['user_code']}")
-    assert b'name="decision"' not in response.content
+    assert b'name="decision"' in response.content
+    assert row(grant).status == DeviceCodeStatus.PENDING
 
 
 def test_entered_code_shows_the_client_name_and_scopes(user_client, grant):

@@ -76,7 +76,7 @@ def test_item_22_consent_denied_is_audited(user_client, web_app):
 
 
 def test_item_22_client_creation_is_audited(capsys):
-    call_command("oauth_create_client", "audited client", "--json")
+    call_command("oauth_create_client", "audited client", "--grant-type", "client_credentials", "--json")
     assert AuditEvent.objects.filter(event=audit.CLIENT_CREATED).exists()
 
 
