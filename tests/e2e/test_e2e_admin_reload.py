@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_provider.models import Application
-
-from .conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -62,7 +61,7 @@ def test_e2e_changelists_fit_1366_pixels(site, browser, model):
         # Rows to list, with the longest values: an access token and a refresh token of a demo client.
         from django.contrib.auth import get_user_model
 
-        from oauth_provider.tokens import issue_access_token, issue_refresh_token
+        from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token
 
         application = Application.objects.get(client_id="demo-web")
         alice = get_user_model().objects.get(username="alice")

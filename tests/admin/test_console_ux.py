@@ -11,8 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from oauth_provider.models import Application, AuditEvent
-
-from .factories import ApplicationFactory, UserFactory
+from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 CLIENTS = "/admin/oauth_provider/application/"
@@ -99,7 +98,7 @@ def test_a_guessed_or_foreign_handle_shows_nothing(staff_client):
 
 
 def test_an_expired_secret_is_not_shown(staff_client, monkeypatch):
-    from oauth_provider import admin as console
+    from oauth_provider.admin import console
 
     location = staff_client.post(ADD_URL, add_form())["Location"]
     monkeypatch.setattr(console, "SECRET_ONCE_SECONDS", -1)
@@ -182,7 +181,7 @@ def test_changelists_load_the_stylesheet_that_makes_them_fit(staff_client):
 
 
 def test_refresh_token_family_is_shortened_with_the_full_id_in_the_tooltip(staff_client):
-    from oauth_provider.tokens import issue_refresh_token
+    from oauth_provider.tokens.issue import issue_refresh_token
 
     token = issue_refresh_token(application=ApplicationFactory(), user=None, scope="read").record
     page = staff_client.get("/admin/oauth_provider/refreshtoken/").content.decode()

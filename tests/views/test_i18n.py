@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from .factories import WebApplicationFactory
-from .flows import authorize_url
+from tests.factories import WebApplicationFactory
+from tests.helpers.flows import authorize_url
 
 pytestmark = pytest.mark.django_db
-LOCALE = Path(__file__).resolve().parent.parent / "oauth_provider" / "locale"
+LOCALE = Path(__file__).resolve().parents[2] / "oauth_provider" / "locale"
 
 
 @pytest.fixture

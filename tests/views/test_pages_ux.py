@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .factories import WebApplicationFactory
-from .flows import authorize_url
+from tests.factories import WebApplicationFactory
+from tests.helpers.flows import authorize_url
 
 pytestmark = pytest.mark.django_db
 TRUST = "Only continue if you trust the application that sent you here."
