@@ -114,6 +114,14 @@ def public_app(db):
 
 
 @pytest.fixture
+def device_app(db):
+    """A public device client (RFC 8628) allowed scopes read and write."""
+    from tests.factories import DeviceApplicationFactory
+
+    return DeviceApplicationFactory(name="Living Room TV")
+
+
+@pytest.fixture
 def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)

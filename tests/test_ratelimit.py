@@ -10,11 +10,9 @@ from oauth_provider import ratelimit
 from oauth_provider.models import AccessToken
 from oauth_provider.ratelimit import RateLimit, RateLimitExceeded
 from tests.factories import ApplicationFactory
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import FORM, basic_auth
 
 pytestmark = pytest.mark.django_db
-
-FORM = "application/x-www-form-urlencoded"
 
 
 def limits(settings, **values):

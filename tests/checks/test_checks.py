@@ -1,17 +1,5 @@
-from django.test import override_settings
-
-from oauth_provider.checks import check_deploy, check_settings
-
-BASE = {"ISSUER": "https://auth.example.test", "KEY_ENCRYPTION_KEYS": ["k"]}
-
-
-def ids(messages):
-    return sorted(m.id for m in messages)
-
-
-def run(settings_dict, check=check_settings):
-    with override_settings(OAUTH_PROVIDER=settings_dict):
-        return ids(check())
+from oauth_provider.checks import check_deploy
+from tests.helpers.checks import BASE, run
 
 
 def test_sound_configuration_passes():

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.models import AuditEvent, DeviceCode, DeviceCodeStatus
-from tests.factories import DeviceApplicationFactory, UserFactory
+from tests.factories import UserFactory
 from tests.helpers.device import VERIFY_URL, decide, enter, expire, row, start
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,6 @@ def _empty_rate_limit_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def device_app():
-    return DeviceApplicationFactory(name="Living Room TV", allowed_scopes="read write")
 
 
 @pytest.fixture

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def device_app():
-    return DeviceApplicationFactory()
-
-
-@pytest.fixture
 def grant(client, device_app):
     return start(client, device_app)
 

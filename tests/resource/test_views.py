@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from oauth_provider.resource import validator as validator_module
 from tests.factories import UserFactory
+from tests.helpers.flows import FORM
 from tests.helpers.jwt import oauth_settings_with, token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource.urls")]
@@ -22,9 +23,6 @@ STYLES = ["/function", "/class", "/drf-function", "/drf-scopes", "/drf-read-writ
 
 BARE_CHALLENGE = 'Bearer realm="api"'
 TOKEN_REQUIRED = {"detail": "An access token is required (Authorization: Bearer)."}
-
-
-FORM = "application/x-www-form-urlencoded"
 
 
 def form(**values: str) -> str:

@@ -8,15 +8,10 @@ from django.test import Client
 
 from oauth_provider.endpoints.device import normalise_user_code
 from oauth_provider.models import DeviceCode, DeviceCodeStatus
-from tests.factories import DeviceApplicationFactory, UserFactory
+from tests.factories import UserFactory
 from tests.helpers.device import VERIFY_URL, age_last_poll, decide, enter, expire, poll, row, start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def device_app():
-    return DeviceApplicationFactory()
 
 
 @pytest.fixture
