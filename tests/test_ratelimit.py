@@ -2,15 +2,16 @@
 
 import socket
 import uuid
+from urllib.parse import urlencode
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from oauth_provider import ratelimit
 from oauth_provider.models import AccessToken
 from oauth_provider.ratelimit import RateLimit, RateLimitExceeded
 from tests.factories import ApplicationFactory
-from tests.helpers.flows import FORM, basic_auth
+from tests.helpers.flows import FORM, basic_auth, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +215,18 @@ def test_parallel_hits_in_redis_lose_no_count(settings, redis_cache):
     for thread in threads:
         thread.join(timeout=10)
     assert sorted(outcomes) == ["allowed"] * 10 + ["refused"] * 10
+
+
+@pytest.mark.security("S23")
+def test_secret_guessing_gets_429_with_retry_after_and_then_even_the_real_secret_waits(client, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "TOKEN_RATE_LIMIT_PER_CLIENT": 5}
+    app = ApplicationFactory()
+    guesses = [
+        Client().post("/oauth/token/", urlencode({"grant_type": "client_credentials", "client_id": app.client_id,
+                                                  "client_secret": f"guess-{n}"}), content_type=FORM)
+        for n in range(6)
+    ]
+    assert [response.status_code for response in guesses] == [401] * 5 + [429]
+    assert int(guesses[-1]["Retry-After"]) > 0
+    # The real secret is refused too until the window ends: the limit is not an oracle.
+    assert token_request(client, app, {"grant_type": "client_credentials"}).status_code == 429

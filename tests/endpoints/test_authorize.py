@@ -6,11 +6,11 @@ import pytest
 from django.test import Client
 
 from oauth_provider import audit
-from oauth_provider.crypto import digest
+from oauth_provider.crypto import digest, pkce_s256
 from oauth_provider.endpoints.authorize import redirect_uri_matches
 from oauth_provider.models import AuditEvent, AuthorizationCode, Consent
-from tests.factories import WebApplicationFactory
-from tests.helpers.flows import STATE, authorize_url, query_of
+from tests.factories import PublicApplicationFactory, WebApplicationFactory
+from tests.helpers.flows import STATE, VERIFIER, authorize_url, obtain_code, query_of, redeem
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def test_inactive_client_gets_error_page(user_client, web_app):
     assert_error_page(user_client.get(authorize_url(web_app)))
 
 
+@pytest.mark.security("S2")
 def test_unregistered_redirect_uri_gets_error_page(user_client, web_app):
     assert_error_page(user_client.get(authorize_url(web_app, redirect_uri="https://evil.example/callback")))
 
@@ -138,6 +139,7 @@ def test_missing_response_type_redirects_invalid_request(user_client, web_app):
     assert_error_redirect(user_client.get(authorize_url(web_app, response_type=None)), "invalid_request")
 
 
+@pytest.mark.security("S2", "S7")
 def test_unknown_response_type_redirects_unsupported_response_type(user_client, web_app):
     response = user_client.get(authorize_url(web_app, response_type="code id_token"))
     assert_error_redirect(response, "unsupported_response_type")
@@ -158,6 +160,7 @@ def test_repeated_parameter_redirects_invalid_request(user_client, web_app):
     assert_error_redirect(response, "invalid_request")
 
 
+@pytest.mark.security("S5")
 def test_missing_pkce_redirects_invalid_request(user_client, web_app):
     response = user_client.get(authorize_url(web_app, code_challenge=None, code_challenge_method=None))
     assert_error_redirect(response, "invalid_request")
@@ -206,6 +209,7 @@ def test_consent_page_shows_client_name_and_scope_descriptions(user_client, web_
     assert 'name="csrfmiddlewaretoken"' in body
 
 
+@pytest.mark.security("S8")
 def test_get_never_grants(user_client, web_app):
     response = user_client.get(authorize_url(web_app) + "&decision=allow")
     assert response.status_code == 200
@@ -213,19 +217,22 @@ def test_get_never_grants(user_client, web_app):
     assert not Consent.objects.exists()
 
 
+@pytest.mark.security("S8")
 def test_consent_page_forbids_framing_referrers_and_caching(user_client, web_app):
     response = user_client.get(authorize_url(web_app))
+    assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
     assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cache-Control"] == "no-store"
 
 
+@pytest.mark.security("S8")
 def test_authorize_endpoint_sends_no_cors_headers(user_client, web_app):
     web_app.allowed_origins = "https://web.example.test"
     web_app.save()
     response = user_client.get(authorize_url(web_app), HTTP_ORIGIN="https://web.example.test")
-    assert not any(name.startswith("Access-Control-") for name in response.headers)
+    assert not any(name.lower().startswith("access-control-") for name in response.headers)
 
 
 def test_error_page_forbids_framing(user_client, web_app):
@@ -250,6 +257,7 @@ def test_allow_redirects_with_code_state_and_iss_as_303(user_client, web_app, us
     assert code.code_challenge_method == "S256"
 
 
+@pytest.mark.security("S6")
 def test_code_lives_sixty_seconds_by_default(user_client, web_app):
     user_client.post(authorize_url(web_app), {"decision": "allow"})
     code = AuthorizationCode.objects.get()
@@ -271,6 +279,7 @@ def test_post_without_decision_grants_nothing(user_client, web_app):
     assert not AuthorizationCode.objects.exists()
 
 
+@pytest.mark.security("S8")
 def test_consent_post_without_csrf_token_is_refused(user, web_app):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
@@ -363,3 +372,83 @@ def test_user_cannot_revoke_another_users_consent(client, web_app):
     client.force_login(other)
     client.post(f"/oauth/consents/{consent.pk}/revoke/")
     assert Consent.objects.filter(pk=consent.pk).exists()
+
+
+@pytest.mark.security("S1")
+@pytest.mark.parametrize("variant", ["https://client.example.com/cb/", "https://CLIENT.example.com/cb",
+                                     "https://client.example.com/cb?x=1", "https://client.example.com/cb#f",
+                                     "https://client.example.com:443/cb", "https://client.example.com/c"])
+def test_redirect_uri_must_match_a_registered_one_exactly(user_client, variant):
+    app = WebApplicationFactory(redirect_uris="https://client.example.com/cb")
+    response = user_client.get(authorize_url(app, redirect_uri=variant))
+    assert response.status_code == 400
+    assert "Location" not in response
+
+
+@pytest.mark.security("S1")
+def test_loopback_redirect_uri_allows_any_port_but_localhost_is_not_loopback(user_client):
+    app = PublicApplicationFactory(redirect_uris="http://127.0.0.1/callback")
+    code = obtain_code(user_client, app, redirect_uri="http://127.0.0.1:51234/callback")
+    assert code
+    assert user_client.get(authorize_url(app, redirect_uri="http://localhost:51234/callback")).status_code == 400
+
+
+@pytest.mark.security("S2")
+def test_unknown_client_never_redirects_to_the_uri_it_names(user_client):
+    response = user_client.get("/oauth/authorize/?response_type=code&client_id=nope&redirect_uri=https://evil.example/")
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert b"evil.example" not in response.content
+
+
+@pytest.mark.security("S5")
+def test_public_client_needs_pkce(user_client, public_app):
+    response = user_client.get(authorize_url(public_app, code_challenge=None, code_challenge_method=None))
+    assert query_of(response["Location"])["error"] == "invalid_request"
+
+
+@pytest.mark.security("S5")
+def test_s256_is_the_only_advertised_method_and_plain_needs_an_opt_in(user_client, web_app, client):
+    metadata = client.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    for method in ("plain", None):  # RFC 7636 §4.3: no method means plain
+        refused = user_client.get(authorize_url(web_app, code_challenge=VERIFIER, code_challenge_method=method))
+        assert query_of(refused["Location"])["error"] == "invalid_request"
+    opted_in = WebApplicationFactory(allow_plain_pkce=True)
+    code = obtain_code(user_client, opted_in, code_challenge=VERIFIER, code_challenge_method="plain")
+    assert redeem(Client(), opted_in, code).status_code == 200
+
+
+@pytest.mark.security("S7")
+def test_state_comes_back_untouched_with_iss(user_client, web_app):
+    state = "a b+c/%25&é"
+    response = user_client.post(authorize_url(web_app, state=state), {"decision": "allow"})
+    params = query_of(response["Location"])
+    assert params["state"] == state
+    assert params["iss"] == "http://testserver"
+
+
+@pytest.mark.security("S7")
+def test_error_redirects_carry_state_and_iss_as_the_metadata_announces(user_client, web_app, client):
+    response = user_client.post(authorize_url(web_app), {"decision": "deny"})
+    params = query_of(response["Location"])
+    assert (params["error"], params["state"], params["iss"]) == ("access_denied", STATE, "http://testserver")
+    metadata = client.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+
+
+@pytest.mark.security("S8")
+def test_allow_and_deny_redirect_with_303(user_client, web_app):
+    allow = user_client.post(authorize_url(web_app), {"decision": "allow"})
+    deny = user_client.post(authorize_url(web_app), {"decision": "deny"})
+    assert (allow.status_code, deny.status_code) == (303, 303)
+
+
+@pytest.mark.security("S9")
+def test_code_flow_never_puts_a_token_in_the_redirect(user_client):
+    app = PublicApplicationFactory()
+    response = user_client.post(authorize_url(app), {"decision": "allow"})
+    location = response["Location"]
+    assert set(query_of(location)) == {"code", "state", "iss"}
+    assert "#" not in location
+    assert pkce_s256(VERIFIER)

@@ -1,5 +1,8 @@
 """User codes (RFC 8628 §6.1): alphabet, length, entropy source, entry normalisation, uniqueness."""
 
+import math
+import re
+
 import pytest
 
 from oauth_provider.endpoints import device
@@ -13,6 +16,7 @@ from oauth_provider.endpoints.device import (
 from oauth_provider.errors import ServerError
 from oauth_provider.models import DeviceCode
 from tests.factories import DeviceApplicationFactory
+from tests.helpers.device import start
 
 
 def test_alphabet_is_twenty_consonants_without_vowels_or_digits():
@@ -75,3 +79,22 @@ def test_endless_collisions_end_in_a_server_error(monkeypatch):
     with pytest.raises(ServerError):
         issue_device_code(app, ["read"])
     assert DeviceCode.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.security("S18")
+def test_issued_user_codes_have_the_xxxx_xxxx_form_and_enough_entropy(client, device_app):
+    codes = {start(client, device_app)["user_code"] for _ in range(20)}
+    assert len(codes) == 20
+    for code in codes:
+        assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", code)
+    # 20 letters, 8 places: over 34 bits, far beyond what a rate-limited guesser tries in 10 minutes.
+    assert 8 * math.log2(20) > 34
+
+
+@pytest.mark.django_db
+@pytest.mark.security("S18")
+def test_an_issued_code_is_found_whatever_its_case_dashes_and_spaces(client, device_app):
+    code = start(client, device_app)["user_code"]
+    variants = [code.lower(), code.replace("-", ""), f" {code[:4]} {code[5:]} ".lower()]
+    assert {normalise_user_code(v) for v in variants} == {code.replace("-", "")}

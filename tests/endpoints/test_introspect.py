@@ -32,6 +32,7 @@ def resource_server(db):
     return ApplicationFactory(name="API", grant_types=[], is_resource_server=True)
 
 
+@pytest.mark.security("S12")
 def test_own_access_token_is_active_with_its_claims(client, application):
     token = client_credentials_token(client, application, scope="read write")
     body = introspect(client, application, token).json()
@@ -172,6 +173,7 @@ def test_jwt_without_at_jwt_type_is_inactive(client, application):
     assert introspect(client, application, other_type).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_unauthenticated_introspection_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(INTROSPECT, data=urlencode({"token": token}), content_type=FORM)
@@ -227,3 +229,19 @@ def test_metadata_advertises_the_introspection_endpoint(client):
     assert document["introspection_endpoint"] == "http://testserver/oauth/introspect/"
     assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic",
                                                                          "client_secret_post"]
+
+
+@pytest.mark.security("S12")
+@pytest.mark.parametrize("case", ["unknown", "expired", "revoked", "not_the_callers"])
+def test_unknown_expired_revoked_or_foreign_tokens_answer_only_inactive(client, web_app, user_tokens, case):
+    token, caller = user_tokens["access_token"], web_app
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    if case == "unknown":
+        token = "not-a-token"
+    elif case == "expired":
+        AccessToken.objects.filter(jti=jti).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "revoked":
+        post_as(client, "/oauth/revoke/", web_app, {"token": token})
+    else:
+        caller = ApplicationFactory()
+    assert introspect(client, caller, token).json() == {"active": False}

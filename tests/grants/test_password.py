@@ -95,3 +95,10 @@ def test_missing_password_is_invalid_request(client, password_app, user):
 def test_scope_outside_client_allowed_is_invalid_scope(client, password_app, user):
     response = password_request(client, password_app, user.username, PASSWORD, scope="admin")
     assert response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.security("S9")
+def test_password_grant_is_off_unless_the_client_opts_in(client, application, user):
+    response = token_request(client, application, {"grant_type": "password", "username": user.username,
+                                                   "password": "x"})
+    assert response.json()["error"] == "unauthorized_client"

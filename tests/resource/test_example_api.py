@@ -4,6 +4,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
 from example_project.models import Note
 from oauth_provider.tokens.issue import issue_access_token
@@ -148,3 +149,26 @@ def test_home_page_shows_the_api_curl_example(client):
     content = client.get("/").content.decode()
     assert 'curl -s -H "Authorization: Bearer $TOKEN"' in content.replace("&quot;", '"')
     assert "/api/me" in content
+
+
+@pytest.mark.security("S16")
+def test_a_token_of_another_issuer_answers_401_bearer_invalid_token():
+    response = Client().get("/api/me", HTTP_AUTHORIZATION="Bearer " + token(iss="https://other.example"))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+
+
+@pytest.mark.security("S16")
+def test_missing_scope_answers_403_insufficient_scope_naming_the_scope():
+    response = Client().delete("/api/notes/1/", HTTP_AUTHORIZATION="Bearer " + token(scope="read", sub="1"))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+    assert 'scope="' in response["WWW-Authenticate"]
+
+
+@pytest.mark.security("S16")
+def test_a_token_in_the_query_string_is_refused():
+    response = Client().get("/api/me?access_token=" + token())
+    assert response.status_code == 400
+    assert 'error="invalid_request"' in response["WWW-Authenticate"]

@@ -137,6 +137,7 @@ def test_typ_is_compared_case_insensitively_with_or_without_application_prefix(t
     get_validator().validate(sign(claims(), typ=typ))
 
 
+@pytest.mark.security("S14")
 def test_alg_none_is_rejected():
     kid = keys.get_signing_key().kid
     forged = unsigned({"alg": "none", "typ": "at+jwt", "kid": kid}, claims())
@@ -171,6 +172,7 @@ def test_algorithm_outside_the_allow_list_is_rejected():
         assert rejected(forged) == "The access token is signed with an algorithm that is not accepted."
 
 
+@pytest.mark.security("S14")
 def test_unknown_kid_is_rejected():
     assert rejected(sign(claims(), kid="no-such-key")) == "The access token is signed with an unknown key."
 
@@ -290,6 +292,7 @@ def test_forged_kids_reload_local_keys_at_most_once_per_interval(django_assert_m
             rejected(sign(claims(), kid=f"forged-{number}"), validator)
 
 
+@pytest.mark.security("S14", "S17")
 def test_jku_and_x5u_headers_are_never_followed():
     server, httpd = start_jwks_server()
     try:
@@ -390,3 +393,54 @@ def test_resource_package_never_imports_views_or_grants():
     command = [sys.executable, "-c", code]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.security("S14")
+def test_hs256_signed_with_the_published_jwk_is_rejected():
+    key = keys.get_signing_key()
+    public = json.dumps(keys.get_jwks()["keys"][0]).encode()
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
+    signature = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
+    rejected(f"{signing_input}.{b64(signature)}")
+
+
+@pytest.mark.security("S14")
+def test_the_allow_list_comes_from_settings_and_cannot_hold_hmac():
+    hmac_allowed = oauth_settings_with(RESOURCE_ALGORITHMS=["RS256", "HS256"])
+    with override_settings(OAUTH_PROVIDER=hmac_allowed), pytest.raises(ImproperlyConfigured):
+        get_validator()
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_ALGORITHMS=["ES256"])):
+        rejected(token())  # an RS256 token, though its key is known
+
+
+@pytest.mark.security("S14")
+def test_a_key_never_verifies_an_algorithm_of_another_key_type():
+    ec_row, _ = key_pair("ES256", state="next")
+    rsa = keys.get_signing_key()
+    # An RS256 signature that names the EC key: the EC key can never verify an RSA algorithm.
+    rejected(sign(claims(), private_key=rsa.private_key, kid=ec_row.kid, algorithm="RS256"))
+    # An ES256 header that names the RSA key.
+    rejected(unsigned({"alg": "ES256", "typ": "at+jwt", "kid": rsa.kid}, claims(), signature=b"x" * 64))
+
+
+@pytest.mark.security("S15")
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt", "application/jwt"])
+def test_typ_other_than_at_jwt_is_rejected(typ):
+    rejected(sign(claims(), typ=typ) if typ else sign(claims(), typ=None))
+
+
+@pytest.mark.security("S15")
+@pytest.mark.parametrize("claim, value", [
+    ("iss", "https://other.example"), ("aud", "https://other-api.example"),
+    ("exp", int(time.time()) - 3600), ("nbf", int(time.time()) + 3600), ("iat", int(time.time()) + 3600),
+    ("exp", None), ("iss", None), ("aud", None),
+])
+def test_wrong_or_missing_iss_aud_exp_nbf_iat_are_rejected(claim, value):
+    rejected(token(**{claim: value}))
+
+
+@pytest.mark.security("S15")
+def test_the_default_leeway_is_thirty_seconds():
+    get_validator().validate(token(exp=int(time.time()) - 10))
+    rejected(token(exp=int(time.time()) - 31))
