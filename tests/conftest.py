@@ -127,3 +127,10 @@ def user_client(client, user):
     client.force_login(user)
     return client
 
+
+@pytest.fixture
+def user_tokens(user_client, web_app):
+    """The token response of a code flow of ``user`` with ``web_app`` for scopes read and write."""
+    from tests.helpers.flows import obtain_code, redeem
+
+    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()

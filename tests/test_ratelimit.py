@@ -230,3 +230,12 @@ def test_secret_guessing_gets_429_with_retry_after_and_then_even_the_real_secret
     assert int(guesses[-1]["Retry-After"]) > 0
     # The real secret is refused too until the window ends: the limit is not an oracle.
     assert token_request(client, app, {"grant_type": "client_credentials"}).status_code == 429
+
+
+@pytest.mark.security("S27")
+@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S27 is open: every request spends the client id's budget")
+def test_a_strangers_wrong_guesses_do_not_lock_the_client_out(client, application, settings):
+    limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=3)
+    for _ in range(3):
+        assert client_credentials(client, application, secret="guess", address="198.51.100.7").status_code == 401
+    assert client_credentials(client, application, address="10.0.0.1").status_code == 200

@@ -22,13 +22,6 @@ PAGE_HEADERS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _empty_rate_limit_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def grant(client, device_app):
     return start(Client(), device_app, scope="read write")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oauth_provider.models import AccessToken, RefreshToken
 from tests.factories import ApplicationFactory, WebApplicationFactory
-from tests.helpers.flows import FORM, client_credentials_token, obtain_code, post_as, redeem, token_request
+from tests.helpers.flows import FORM, client_credentials_token, post_as, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +20,6 @@ INTROSPECT = "/oauth/introspect/"
 def introspect(client, caller, token, hint=None, **headers):
     data = {"token": token, **({"token_type_hint": hint} if hint else {})}
     return post_as(client, INTROSPECT, caller, data, **headers)
-
-
-@pytest.fixture
-def user_tokens(user_client, web_app):
-    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
 
 
 @pytest.fixture

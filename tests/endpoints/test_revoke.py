@@ -24,11 +24,6 @@ def revoke(client, application, token, hint=None, **headers):
     return post_as(client, REVOKE, application, data, **headers)
 
 
-@pytest.fixture
-def user_tokens(user_client, web_app):
-    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
-
-
 def refresh(client, application, token: str):
     return token_request(client, application, {"grant_type": "refresh_token", "refresh_token": token})
 

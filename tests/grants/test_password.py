@@ -1,7 +1,6 @@
 """The password grant: an opt-in per client, authenticated by Django, limited against guessing."""
 
 import pytest
-from django.core.cache import cache
 
 from oauth_provider import audit
 from oauth_provider.models import AuditEvent
@@ -11,13 +10,6 @@ from tests.helpers.flows import token_request
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

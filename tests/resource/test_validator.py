@@ -444,3 +444,11 @@ def test_wrong_or_missing_iss_aud_exp_nbf_iat_are_rejected(claim, value):
 def test_the_default_leeway_is_thirty_seconds():
     get_validator().validate(token(exp=int(time.time()) - 10))
     rejected(token(exp=int(time.time()) - 31))
+
+
+@pytest.mark.security("S26")
+@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S26 is open: the revocation check is off by default")
+def test_a_revoked_access_token_is_refused_with_the_default_settings(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = _issued_and_revoked()
+    assert rejected(revoked) == "The access token has been revoked."
