@@ -38,12 +38,14 @@ def frozen_clock(monkeypatch):
     return now
 
 
+@pytest.mark.security("S23")
 def test_token_requests_over_the_per_client_limit_get_429(client, application, settings):
     limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=3)
     statuses = [client_credentials(client, application).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
 
 
+@pytest.mark.security("S23")
 def test_the_429_is_an_rfc6749_error_body_with_retry_after_and_no_store(client, application, settings, frozen_clock):
     limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=1)
     client_credentials(client, application)
@@ -78,6 +80,7 @@ def test_the_per_client_limit_is_per_client(client, application, settings):
     assert client_credentials(client, other).status_code == 200
 
 
+@pytest.mark.security("S23")
 def test_requests_over_the_per_address_limit_get_429_whatever_the_client(client, settings):
     limits(settings, TOKEN_RATE_LIMIT_PER_ADDRESS=2)
     apps = ApplicationFactory.create_batch(3)

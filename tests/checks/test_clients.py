@@ -17,16 +17,19 @@ def test_default_clients_raise_no_warning():
     assert ids() == set()
 
 
+@pytest.mark.security("S24")
 def test_plain_pkce_client_warns_w005():
     WebApplicationFactory(allow_plain_pkce=True)
     assert ids() == {"oauth_provider.W005"}
 
 
+@pytest.mark.security("S24")
 def test_implicit_client_warns_w006():
     WebApplicationFactory(grant_types=["implicit"])
     assert ids() == {"oauth_provider.W006"}
 
 
+@pytest.mark.security("S24")
 def test_password_client_warns_w007():
     ApplicationFactory(grant_types=["password"])
     assert ids() == {"oauth_provider.W007"}

@@ -36,6 +36,7 @@ def assert_error_page(response):
     assert b"cannot be completed" in response.content
 
 
+@pytest.mark.security("S2")
 def test_unknown_client_gets_error_page_not_redirect(user_client, web_app):
     assert_error_page(user_client.get(authorize_url(web_app, client_id="no-such-client")))
 
@@ -44,6 +45,7 @@ def test_missing_client_id_gets_error_page(user_client, web_app):
     assert_error_page(user_client.get(authorize_url(web_app, client_id="")))
 
 
+@pytest.mark.security("S2")
 def test_inactive_client_gets_error_page(user_client, web_app):
     web_app.is_active = False
     web_app.save()
@@ -55,6 +57,7 @@ def test_unregistered_redirect_uri_gets_error_page(user_client, web_app):
     assert_error_page(user_client.get(authorize_url(web_app, redirect_uri="https://evil.example/callback")))
 
 
+@pytest.mark.security("S1")
 @pytest.mark.parametrize(
     "variant",
     [
@@ -71,6 +74,7 @@ def test_redirect_uri_variation_gets_error_page(user_client, web_app, variant):
     assert_error_page(user_client.get(authorize_url(web_app, redirect_uri=variant)))
 
 
+@pytest.mark.security("S2")
 def test_repeated_redirect_uri_gets_error_page(user_client, web_app):
     url = authorize_url(web_app) + "&redirect_uri=https%3A%2F%2Fevil.example%2F"
     assert_error_page(user_client.get(url))
@@ -87,12 +91,14 @@ def test_missing_redirect_uri_with_several_registered_gets_error_page(user_clien
     assert_error_page(user_client.get(authorize_url(app, redirect_uri=None)))
 
 
+@pytest.mark.security("S1")
 def test_loopback_redirect_uri_matches_any_port():
     assert redirect_uri_matches("http://127.0.0.1:51234/cb", "http://127.0.0.1/cb")
     assert redirect_uri_matches("http://[::1]:8080/cb", "http://[::1]/cb")
     assert redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:9000/cb")
 
 
+@pytest.mark.security("S1")
 def test_loopback_exception_keeps_path_host_and_scheme_exact():
     assert not redirect_uri_matches("http://127.0.0.1:5000/other", "http://127.0.0.1/cb")
     assert not redirect_uri_matches("http://[::1]:5000/cb", "http://127.0.0.1/cb")
@@ -100,6 +106,7 @@ def test_loopback_exception_keeps_path_host_and_scheme_exact():
     assert not redirect_uri_matches("https://127.0.0.1:5000/cb", "http://127.0.0.1/cb")
 
 
+@pytest.mark.security("S1")
 def test_non_loopback_port_is_not_ignored():
     assert not redirect_uri_matches("https://app.example:444/cb", "https://app.example/cb")
 
@@ -166,6 +173,7 @@ def test_missing_pkce_redirects_invalid_request(user_client, web_app):
     assert_error_redirect(response, "invalid_request")
 
 
+@pytest.mark.security("S5")
 def test_public_client_needs_pkce_even_when_require_pkce_is_off(user_client, public_app):
     public_app.require_pkce = False
     public_app.save()
@@ -173,11 +181,13 @@ def test_public_client_needs_pkce_even_when_require_pkce_is_off(user_client, pub
     assert query_of(response["Location"])["error"] == "invalid_request"
 
 
+@pytest.mark.security("S5")
 def test_plain_pkce_is_refused_by_default(user_client, web_app):
     response = user_client.get(authorize_url(web_app, code_challenge="p" * 43, code_challenge_method="plain"))
     assert_error_redirect(response, "invalid_request")
 
 
+@pytest.mark.security("S5")
 def test_challenge_without_method_means_plain_and_is_refused(user_client, web_app):
     response = user_client.get(authorize_url(web_app, code_challenge_method=None))
     assert_error_redirect(response, "invalid_request")
@@ -235,6 +245,7 @@ def test_authorize_endpoint_sends_no_cors_headers(user_client, web_app):
     assert not any(name.lower().startswith("access-control-") for name in response.headers)
 
 
+@pytest.mark.security("S8")
 def test_error_page_forbids_framing(user_client, web_app):
     response = user_client.get(authorize_url(web_app, client_id="nope"))
     assert response["X-Frame-Options"] == "DENY"
@@ -264,6 +275,7 @@ def test_code_lives_sixty_seconds_by_default(user_client, web_app):
     assert round((code.expires_at - code.created_at).total_seconds()) == 60
 
 
+@pytest.mark.security("S7")
 def test_deny_redirects_access_denied_with_state_and_iss(user_client, web_app):
     response = user_client.post(authorize_url(web_app), {"decision": "deny"})
     assert response.status_code == 303
@@ -273,6 +285,7 @@ def test_deny_redirects_access_denied_with_state_and_iss(user_client, web_app):
     assert not AuthorizationCode.objects.exists()
 
 
+@pytest.mark.security("S8")
 def test_post_without_decision_grants_nothing(user_client, web_app):
     response = user_client.post(authorize_url(web_app), {})
     assert response.status_code == 400

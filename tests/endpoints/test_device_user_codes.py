@@ -19,6 +19,7 @@ from tests.factories import DeviceApplicationFactory
 from tests.helpers.device import start
 
 
+@pytest.mark.security("S18")
 def test_alphabet_is_twenty_consonants_without_vowels_or_digits():
     assert len(USER_CODE_ALPHABET) == len(set(USER_CODE_ALPHABET)) == 20
     assert not set(USER_CODE_ALPHABET) & set("AEIOUY0123456789")
@@ -30,6 +31,7 @@ def test_generated_codes_are_eight_alphabet_letters():
         assert len(code) == 8 and set(code) <= set(USER_CODE_ALPHABET)
 
 
+@pytest.mark.security("S18")
 def test_generated_codes_use_the_secrets_module(monkeypatch):
     picks = []
     monkeypatch.setattr(device.secrets, "choice", lambda seq: picks.append(seq) or seq[0])
@@ -45,6 +47,7 @@ def test_codes_are_shown_with_a_dash_between_the_halves():
     assert format_user_code("BCDFGHJK") == "BCDF-GHJK"
 
 
+@pytest.mark.security("S18")
 @pytest.mark.parametrize(
     "entered", ["BCDF-GHJK", "bcdf-ghjk", "bcdfghjk", " BCDF GHJK ", "bc-df-gh-jk", "BCDF\u2013GHJK"]
 )

@@ -186,6 +186,7 @@ def test_denial_is_audited(user_client, grant, user):
     assert grant["device_code"] not in str(event.details)
 
 
+@pytest.mark.security("S20")
 def test_get_never_approves(user_client, grant):
     enter(user_client, grant["user_code"])
     response = user_client.get(f"{VERIFY_URL}?user_code={grant['user_code']}&decision=approve")
@@ -208,6 +209,7 @@ def test_code_entry_needs_the_csrf_token(grant, user):
     assert browser.post(VERIFY_URL, {"user_code": grant["user_code"]}).status_code == 403
 
 
+@pytest.mark.security("S20")
 def test_decision_without_entering_the_code_first_changes_nothing(user_client, grant):
     response = user_client.post(VERIFY_URL, {"user_code": grant["user_code"], "decision": "approve"})
     assert response.status_code == 400
@@ -304,6 +306,7 @@ def test_too_many_wrong_codes_from_a_user_answer_429_with_retry_after(user_clien
     assert_secure(response)
 
 
+@pytest.mark.security("S18")
 def test_at_the_limit_even_the_right_code_is_refused(user_client, grant):
     fail(user_client, 5)
     response = enter(user_client, grant["user_code"])
@@ -334,6 +337,7 @@ def test_user_limit_does_not_block_other_users(user_client, grant):
     assert enter(other, grant["user_code"]).status_code == 200
 
 
+@pytest.mark.security("S18")
 def test_address_limit_spans_users(grant, window_start):
     for n in range(5):
         browser = Client(REMOTE_ADDR="192.0.2.7")

@@ -61,16 +61,19 @@ def test_answer_is_json_and_not_cached(client, application):
     assert response["Cache-Control"] == "no-store"
 
 
+@pytest.mark.security("S12")
 def test_unknown_token_is_inactive(client, application):
     assert introspect(client, application, "no-such-token").json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_expired_access_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert introspect(client, application, token).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_revoked_access_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     post_as(client, "/oauth/revoke/", application, {"token": token})
@@ -110,6 +113,7 @@ def test_deactivated_users_tokens_are_inactive(client, web_app, user_tokens, use
     assert introspect(client, web_app, user_tokens["access_token"]).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_another_clients_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     assert introspect(client, ApplicationFactory(), token).json() == {"active": False}
@@ -183,6 +187,7 @@ def test_wrong_secret_is_invalid_client(client, application):
     assert response.status_code == 401
 
 
+@pytest.mark.security("S3")
 def test_public_client_may_not_introspect(client, public_app):
     response = introspect(client, public_app, "anything")
     assert response.status_code == 401

@@ -53,6 +53,7 @@ def test_revocation_answer_is_empty_and_not_cached(client, application):
     assert response["Cache-Control"] == "no-store"
 
 
+@pytest.mark.security("S11")
 def test_revoking_a_refresh_token_revokes_its_family_and_access_tokens(client, web_app, user_tokens):
     response = revoke(client, web_app, user_tokens["refresh_token"], hint="refresh_token")
     assert response.status_code == 200
@@ -99,6 +100,7 @@ def test_public_client_revokes_its_own_refresh_token(user_client, client, public
     assert RefreshToken.objects.get().revoked_at is not None
 
 
+@pytest.mark.security("S11")
 def test_another_clients_access_token_is_left_alone(client, application):
     token = client_credentials_token(client, application)
     response = revoke(client, ApplicationFactory(), token)
@@ -106,6 +108,7 @@ def test_another_clients_access_token_is_left_alone(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S11")
 def test_another_clients_refresh_token_is_left_alone(client, user_tokens):
     response = revoke(client, WebApplicationFactory(), user_tokens["refresh_token"])
     assert response.status_code == 200
@@ -179,6 +182,7 @@ def test_wrong_secret_is_invalid_client(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S3")
 def test_unauthenticated_request_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(REVOKE, data=urlencode({"token": token}), content_type=FORM)
@@ -186,6 +190,7 @@ def test_unauthenticated_request_is_invalid_client(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S3")
 def test_confidential_client_without_its_secret_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(REVOKE, data=urlencode({"token": token, "client_id": application.client_id}),

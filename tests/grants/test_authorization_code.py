@@ -81,6 +81,7 @@ def test_expired_code_is_invalid_grant(user_client, web_app):
     assert redeem(user_client, web_app, code).json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S6")
 def test_code_of_another_client_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     other = WebApplicationFactory()
@@ -118,6 +119,7 @@ def test_client_without_the_grant_is_unauthorized_client(user_client):
 # --- redirect_uri ---------------------------------------------------------------------------------
 
 
+@pytest.mark.security("S6")
 def test_different_redirect_uri_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     response = redeem(user_client, web_app, code, redirect_uri="https://web.example.test/callback/")
@@ -137,11 +139,13 @@ def test_redirect_uri_may_be_omitted_when_the_request_omitted_it(user_client, we
 # --- PKCE (SECURITY.md 5) -------------------------------------------------------------------------
 
 
+@pytest.mark.security("S5")
 def test_missing_verifier_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     assert redeem(user_client, web_app, code, code_verifier=None).json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S5")
 def test_wrong_verifier_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     response = redeem(user_client, web_app, code, code_verifier="w" * 50)
@@ -183,6 +187,7 @@ def test_plain_verifier_against_s256_challenge_is_invalid_grant(user_client):
 # --- single use (SECURITY.md 6) -------------------------------------------------------------------
 
 
+@pytest.mark.security("S6")
 def test_replayed_code_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     assert redeem(user_client, web_app, code).status_code == 200

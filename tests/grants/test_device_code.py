@@ -54,6 +54,7 @@ def test_poll_after_the_interval_is_still_pending(client, device_app, grant):
     assert row(grant).interval == 5
 
 
+@pytest.mark.security("S19")
 def test_poll_within_the_interval_is_slow_down(client, device_app, grant):
     poll(client, device_app, grant["device_code"])
     response = poll(client, device_app, grant["device_code"])
@@ -61,6 +62,7 @@ def test_poll_within_the_interval_is_slow_down(client, device_app, grant):
     assert error_of(response) == "slow_down"
 
 
+@pytest.mark.security("S19")
 def test_slow_down_adds_five_seconds_to_the_stored_interval(client, device_app, grant):
     poll(client, device_app, grant["device_code"])
     poll(client, device_app, grant["device_code"])
@@ -176,6 +178,7 @@ def test_approval_after_slow_down_is_answered_at_once(client, device_app, grant,
     assert poll(client, device_app, grant["device_code"]).status_code == 200
 
 
+@pytest.mark.security("S19")
 def test_consumed_code_is_invalid_grant(client, device_app, approved):
     poll(client, device_app, approved["device_code"])
     response = poll(client, device_app, approved["device_code"])

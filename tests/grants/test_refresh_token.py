@@ -53,6 +53,7 @@ def test_rotation_is_audited(client, web_app, tokens):
     assert AuditEvent.objects.filter(event=audit.REFRESH_TOKEN_ROTATED).count() == 1
 
 
+@pytest.mark.security("S10")
 def test_reused_refresh_token_is_invalid_grant(client, web_app, tokens):
     refresh(client, web_app, tokens["refresh_token"])
     response = refresh(client, web_app, tokens["refresh_token"])
@@ -89,6 +90,7 @@ def test_refresh_may_narrow_scope(client, web_app, tokens):
     assert refresh(client, web_app, body["refresh_token"]).json()["scope"] == "read write"
 
 
+@pytest.mark.security("S10")
 def test_refresh_cannot_widen_scope(client, web_app, user_client):
     narrow = redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read")).json()
     response = refresh(client, web_app, narrow["refresh_token"], scope="read write")

@@ -135,6 +135,7 @@ def test_new_kid_within_the_refetch_interval_is_rejected_without_fetch(jwks_serv
     assert jwks_server.fetches == 2
 
 
+@pytest.mark.security("S17")
 def test_fifty_forged_kids_cause_at_most_one_fetch_per_interval(jwks_server, remote, signer, clock):
     row, make = signer
     jwks_server.publish(row)
@@ -168,6 +169,7 @@ def test_concurrent_requests_with_a_new_kid_cause_one_fetch(jwks_server, remote,
     assert jwks_server.fetches == 2
 
 
+@pytest.mark.security("S17")
 def test_only_the_configured_url_is_fetched(jwks_server, remote, signer, clock):
     row, make = signer
     jwks_server.publish(row)
@@ -178,6 +180,7 @@ def test_only_the_configured_url_is_fetched(jwks_server, remote, signer, clock):
     assert set(jwks_server.requests) == {"/jwks"}
 
 
+@pytest.mark.security("S17")
 def test_redirects_are_not_followed(jwks_server, clock, signer):
     row, _ = signer
     jwks_server.publish(row, path="/elsewhere")

@@ -69,20 +69,24 @@ def test_result_is_immutable():
         info.claims["scope"] = "admin"
 
 
+@pytest.mark.security("S15")
 def test_expired_token_is_rejected():
     now = int(time.time())
     assert rejected(token(iat=now - 700, exp=now - 31)) == "The access token expired."
 
 
+@pytest.mark.security("S15")
 def test_expiry_within_leeway_is_accepted():
     now = int(time.time())
     get_validator().validate(token(iat=now - 700, exp=now - 10))
 
 
+@pytest.mark.security("S15")
 def test_token_not_yet_valid_nbf_in_future_is_rejected():
     assert rejected(token(nbf=int(time.time()) + 120)) == "The access token is not valid yet."
 
 
+@pytest.mark.security("S15")
 def test_iat_in_future_beyond_leeway_is_rejected():
     now = int(time.time())
     assert rejected(token(iat=now + 120, exp=now + 700)) == "The access token is not valid yet."
@@ -99,10 +103,12 @@ def test_leeway_comes_from_settings():
         assert rejected(token(iat=now - 700, exp=now - 10)) == "The access token expired."
 
 
+@pytest.mark.security("S15")
 def test_wrong_issuer_is_rejected():
     assert rejected(token(iss="https://evil.example")) == "The access token comes from another issuer (iss)."
 
 
+@pytest.mark.security("S15")
 def test_wrong_audience_is_rejected():
     description = rejected(token(aud="https://other-api.example"))
     assert description == "The access token is not meant for this API (aud)."
@@ -124,10 +130,12 @@ def test_configured_issuer_replaces_the_default():
         get_validator().validate(token(iss="https://as.example"))
 
 
+@pytest.mark.security("S15")
 def test_missing_typ_is_rejected():
     assert rejected(sign(claims(), typ=None)) == "The token is not an access token (typ must be at+jwt)."
 
 
+@pytest.mark.security("S15")
 def test_wrong_typ_is_rejected():
     assert rejected(sign(claims(), typ="JWT")) == "The token is not an access token (typ must be at+jwt)."
 
@@ -144,6 +152,7 @@ def test_alg_none_is_rejected():
     assert rejected(forged) == "The access token is signed with an algorithm that is not accepted."
 
 
+@pytest.mark.security("S14")
 def test_hs256_signed_with_the_public_key_is_rejected():
     """Algorithm confusion (RFC 8725 §2.1): the public key PEM used as an HMAC secret."""
     loaded = keys.get_signing_key()
@@ -158,6 +167,7 @@ def test_hs256_signed_with_the_public_key_is_rejected():
     )
 
 
+@pytest.mark.security("S14")
 @pytest.mark.parametrize("algorithm", ["HS256", "none", "NONE"])
 def test_symmetric_or_none_algorithm_in_settings_is_refused(algorithm):
     settings_value = oauth_settings_with(RESOURCE_ALGORITHMS=["RS256", algorithm])
@@ -165,6 +175,7 @@ def test_symmetric_or_none_algorithm_in_settings_is_refused(algorithm):
         get_validator()
 
 
+@pytest.mark.security("S14")
 def test_algorithm_outside_the_allow_list_is_rejected():
     row, private_key = key_pair("ES256")
     with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_ALGORITHMS=["RS256"])):
@@ -181,6 +192,7 @@ def test_missing_kid_is_rejected():
     assert rejected(sign(claims(), kid=None)) == "The access token names no signing key (kid)."
 
 
+@pytest.mark.security("S14")
 def test_key_type_not_matching_the_algorithm_is_rejected():
     """An ES256 signature presented under the kid of an RSA key."""
     rsa_kid = keys.get_signing_key().kid

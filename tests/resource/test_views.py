@@ -60,6 +60,7 @@ def test_other_authorization_scheme_answers_401_with_a_bare_challenge(client, pa
     assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_invalid_token_answers_401_invalid_token(client, path):
     response = client.get(path, **bearer(expired_token()))
@@ -70,6 +71,7 @@ def test_invalid_token_answers_401_invalid_token(client, path):
     assert response.json() == {"error": "invalid_token", "error_description": "The access token expired."}
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_missing_scope_answers_403_insufficient_scope_naming_the_scope(client, path):
     response = client.get(path, **bearer(token(scope="write")))
@@ -84,6 +86,7 @@ def test_missing_scope_answers_403_insufficient_scope_naming_the_scope(client, p
     }
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_token_in_the_query_string_is_refused(client, path):
     response = client.get(f"{path}?access_token={token()}")
