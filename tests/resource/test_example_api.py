@@ -1,7 +1,6 @@
 """The example site's API (/api/me, /api/notes/, /api/ping) with real tokens."""
 
 import time
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -9,7 +8,7 @@ from django.test import Client
 from example_project.models import Note
 from oauth_provider.tokens.issue import issue_access_token
 from tests.factories import ApplicationFactory, UserFactory
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import client_credentials_token
 from tests.helpers.jwt import token
 
 pytestmark = pytest.mark.django_db
@@ -20,11 +19,6 @@ def bearer(value: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def user():
-    return UserFactory()
-
-
-@pytest.fixture
 def user_token(application, user):
     def make(scope: str = "read write notes:delete", who=None) -> str:
         return issue_access_token(
@@ -32,17 +26,6 @@ def user_token(application, user):
         ).token
 
     return make
-
-
-def client_credentials_token(client, application, scope: str = "read") -> str:
-    response = client.post(
-        "/oauth/token/",
-        urlencode({"grant_type": "client_credentials", "scope": scope}),
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
 
 
 def test_me_with_a_client_credentials_token_shows_the_client(client):
