@@ -111,8 +111,23 @@ def public_app(db):
 
 
 @pytest.fixture
+def device_app(db):
+    """A public device client (RFC 8628) allowed scopes read and write."""
+    from tests.factories import DeviceApplicationFactory
+
+    return DeviceApplicationFactory(name="Living Room TV")
+
+
+@pytest.fixture
 def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)
     return client
 
+
+@pytest.fixture
+def user_tokens(user_client, web_app):
+    """The token response of a code flow of ``user`` with ``web_app`` for scopes read and write."""
+    from tests.helpers.flows import obtain_code, redeem
+
+    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()

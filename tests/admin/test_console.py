@@ -5,7 +5,8 @@ import re
 import pytest
 
 from oauth_provider import crypto
-from oauth_provider.models import Application, AuditEvent
+from oauth_provider.keys.store import get_signing_key
+from oauth_provider.models import Application, AuditEvent, SigningKey
 from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,15 @@ def test_signing_key_admin_never_shows_the_private_key(staff_client):
     row = SigningKey.objects.get()
     page = staff_client.get(f"/admin/oauth_provider/signingkey/{row.pk}/change/").content.decode()
     assert row.private_key_encrypted not in page
+
+
+@pytest.mark.security("S21")
+def test_admin_never_shows_a_secret_digest_or_private_key(admin_client, application):
+    get_signing_key()
+    client_page = admin_client.get(f"/admin/oauth_provider/application/{application.pk}/change/").content.decode()
+    key = SigningKey.objects.get()
+    key_page = admin_client.get(f"/admin/oauth_provider/signingkey/{key.pk}/change/").content.decode()
+    assert application.secret not in client_page
+    assert application.client_secret_digest not in client_page
+    assert key.private_key_encrypted not in key_page
+    assert "PRIVATE KEY" not in key_page

@@ -13,6 +13,7 @@ from oauth_provider.models import AccessToken, Application, AuditEvent, RefreshT
 from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token
 from oauth_provider.tokens.revocation import is_jti_revoked
 from tests.factories import ApplicationFactory, UserFactory
+from tests.helpers.flows import obtain_code, redeem, token_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -314,3 +315,30 @@ def test_a_failed_delete_leaves_no_mark_so_a_later_plain_delete_still_revokes(mo
     [event] = new_events(before)
     assert (event.event, event.details["revoked_access_tokens"]) == (audit.CLIENT_DELETED, Tokens.LIVE_ACCESS)
     tokens.assert_all_revoked(rows_deleted=True)
+
+
+@pytest.mark.security("S4")
+def test_deactivating_a_client_revokes_its_tokens_at_once(
+    client, user_client, web_app, django_capture_on_commit_callbacks
+):
+    body = redeem(client, web_app, obtain_code(user_client, web_app)).json()
+    jti = AccessToken.objects.get().jti
+    web_app.is_active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        web_app.save()
+    assert AccessToken.objects.get().revoked_at is not None
+    assert RefreshToken.objects.get().revoked_at is not None
+    assert is_jti_revoked(jti)
+    refresh = token_request(client, web_app, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    assert refresh.status_code == 401
+
+
+@pytest.mark.security("S4")
+def test_deleting_a_client_after_its_token_request_publishes_the_token_as_revoked(
+    client, application, django_capture_on_commit_callbacks
+):
+    token_request(client, application, {"grant_type": "client_credentials"})
+    jti = AccessToken.objects.get().jti
+    with django_capture_on_commit_callbacks(execute=True):
+        application.delete()
+    assert is_jti_revoked(jti)

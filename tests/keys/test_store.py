@@ -5,6 +5,7 @@ from django.test import override_settings
 
 from oauth_provider.conf import oauth_settings
 from oauth_provider.keys import store as keys
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AuditEvent, KeyState, SigningKey
 from tests.helpers.jwt import FakeClock
 
@@ -116,3 +117,11 @@ def test_next_and_retired_keys_stay_published():
 def test_unsupported_algorithm_is_refused():
     with pytest.raises(keys.SigningKeyError):
         keys.create_signing_key("HS256")
+
+
+@pytest.mark.security("S24")
+def test_private_signing_keys_are_encrypted_at_rest():
+    get_signing_key()
+    stored = SigningKey.objects.get().private_key_encrypted
+    assert "PRIVATE KEY" not in stored
+    assert "BEGIN" not in stored
