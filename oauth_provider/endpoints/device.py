@@ -4,7 +4,7 @@ code a user typed, and recording the user's decision. The token-endpoint side is
 
 The device code is a 256-bit secret kept only as a digest; the user code is short enough to type
 (8 letters from a 20-consonant alphabet, about 34.6 bits, §6.1), so wrong entries are rate-limited
-per user and per source address (§5.1, SECURITY.md item 18).
+per user and per source address (§5.1, docs/SECURITY.md S18).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deploy checks for clients that opted in to weaker behaviour (SECURITY.md 24)."""
+"""Deploy checks for clients that opted in to weaker behaviour (docs/SECURITY.md S24)."""
 
 import pytest
 

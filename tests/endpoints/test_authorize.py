@@ -27,7 +27,7 @@ def test_anonymous_user_is_sent_to_login_and_back(client, web_app):
     assert parse_qs(location.query) == {"next": [url]}
 
 
-# --- errors that must never redirect (SECURITY.md 1, 2) -------------------------------------------
+# --- errors that must never redirect (docs/SECURITY.md S1, S2) -------------------------------------------
 
 
 def assert_error_page(response):
@@ -128,7 +128,7 @@ def test_private_use_scheme_redirect_is_answered(user_client):
     assert response["Location"].startswith("com.example.app:/oauth?code=")
 
 
-# --- errors that go back to the client (SECURITY.md 7) -------------------------------------------
+# --- errors that go back to the client (docs/SECURITY.md S7) -------------------------------------------
 
 
 def assert_error_redirect(response, error):
@@ -206,7 +206,7 @@ def test_error_redirect_keeps_existing_query_of_redirect_uri(user_client):
     assert params["error"] == "invalid_scope"
 
 
-# --- consent (SECURITY.md 8) ------------------------------------------------------------------------
+# --- consent (docs/SECURITY.md S8) ------------------------------------------------------------------------
 
 
 def test_consent_page_shows_client_name_and_scope_descriptions(user_client, web_app):

@@ -1,4 +1,4 @@
-"""The device verification page (RFC 8628 §3.3, §5.1, §5.4; SECURITY.md items 8, 18, 20)."""
+"""The device verification page (RFC 8628 §3.3, §5.1, §5.4; docs/SECURITY.md S8, S18, S20)."""
 
 from datetime import timedelta
 

@@ -136,7 +136,7 @@ def test_redirect_uri_may_be_omitted_when_the_request_omitted_it(user_client, we
     assert redeem(user_client, web_app, code, redirect_uri=None).status_code == 200
 
 
-# --- PKCE (SECURITY.md 5) -------------------------------------------------------------------------
+# --- PKCE (docs/SECURITY.md S5) -------------------------------------------------------------------------
 
 
 @pytest.mark.security("S5")
@@ -184,7 +184,7 @@ def test_plain_verifier_against_s256_challenge_is_invalid_grant(user_client):
     assert response.json()["error"] == "invalid_grant"
 
 
-# --- single use (SECURITY.md 6) -------------------------------------------------------------------
+# --- single use (docs/SECURITY.md S6) -------------------------------------------------------------------
 
 
 @pytest.mark.security("S6")

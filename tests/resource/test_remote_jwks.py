@@ -1,4 +1,4 @@
-"""Remote JWKS mode against a JWK Set served on 127.0.0.1 (SECURITY.md item 17). Time is a fake clock."""
+"""Remote JWKS mode against a JWK Set served on 127.0.0.1 (docs/SECURITY.md S17). Time is a fake clock."""
 
 import threading
 

@@ -1,4 +1,4 @@
-"""The token validator (RFC 9068 + RFC 8725, SECURITY.md items 14 and 15), one rejection per test."""
+"""The token validator (RFC 9068 + RFC 8725, docs/SECURITY.md S14 and S15), one rejection per test."""
 
 import hashlib
 import hmac
