@@ -8,32 +8,12 @@ from oauth_provider import crypto
 from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import Application, AuditEvent, SigningKey
 from tests.factories import ApplicationFactory, UserFactory
+from tests.helpers.admin import add_form
 
 pytestmark = pytest.mark.django_db
 ADD_URL = "/admin/oauth_provider/application/add/"
 
 
-@pytest.fixture
-def staff_client(client):
-    admin_user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin_user)
-    return client
-
-
-def add_form(**overrides):
-    data = {
-        "name": "Billing service",
-        "client_type": "confidential",
-        "grant_types": ["client_credentials"],
-        "redirect_uris": "",
-        "allowed_scopes": "read",
-        "default_scopes": "read",
-        "require_pkce": "on",
-        "allowed_origins": "",
-        "is_active": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def shown_secret(response) -> str:

@@ -12,32 +12,13 @@ from django.core.management import CommandError, call_command
 
 from oauth_provider.models import Application, AuditEvent
 from tests.factories import ApplicationFactory, UserFactory
+from tests.helpers.admin import add_form
 
 pytestmark = pytest.mark.django_db
 CLIENTS = "/admin/oauth_provider/application/"
 ADD_URL = CLIENTS + "add/"
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
-def add_form(**overrides):
-    data = {
-        "name": "Billing service",
-        "client_type": "confidential",
-        "grant_types": ["client_credentials"],
-        "redirect_uris": "",
-        "allowed_scopes": "read",
-        "default_scopes": "read",
-        "require_pkce": "on",
-        "allowed_origins": "",
-        "is_active": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def secret_on(page) -> str | None:
