@@ -38,15 +38,19 @@ class DateRangeForm(forms.Form):
     end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
+        """Errors of a custom range are put on the field to fix, so the page shows them beside it."""
         data = super().clean()
         if data.get("range") == "custom":
             start, end = data.get("start"), data.get("end")
-            if not start or not end:
-                raise forms.ValidationError("A custom range needs both dates.")
-            if end < start:
-                raise forms.ValidationError("The range ends before it starts.")
-            if end - start >= MAX_RANGE:
-                raise forms.ValidationError(f"Choose at most {MAX_RANGE.days} days.")
+            # A date that did not parse already has its error ("Enter a valid date."): none twice.
+            if not start and "start" not in self.errors:
+                self.add_error("start", "A custom range needs a first day.")
+            if not end and "end" not in self.errors:
+                self.add_error("end", "A custom range needs a last day.")
+            if start and end and end < start:
+                self.add_error("end", "The range ends before it starts.")
+            elif start and end and end - start >= MAX_RANGE:
+                self.add_error("end", f"Choose at most {MAX_RANGE.days} days.")
         return data
 
     def period(self, now: datetime) -> tuple[datetime, datetime]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.admin.activity import activity, bucket_starts
-from oauth_provider.admin.charts import horizontal_bars, stacked_bars
+from oauth_provider.admin.charts import PLOT_HEIGHT, axis_ticks, count_label, horizontal_bars, stacked_bars
 from oauth_provider.models import AuditEvent
 from tests.factories import ApplicationFactory, UserFactory
 
@@ -274,3 +274,113 @@ def test_a_grant_has_the_same_colour_in_both_token_charts(admin_client, seeded):
 def test_dashboard_has_no_pages_per_row(admin_client):
     event = AuditEvent.objects.create(event=audit.TOKEN_ISSUED, client_id="x")
     assert admin_client.get(f"{DASHBOARD}{event.pk}/change/").status_code == 404
+
+
+# --- axes: round ticks, bars scaled to the top tick (issue 19) ---------------------------------
+
+
+@pytest.mark.parametrize(("peak", "ticks"), [
+    (0, [0, 1]), (1, [0, 1]), (3, [0, 1, 2, 3]), (5, [0, 1, 2, 3, 4, 5]), (7, [0, 2, 4, 6, 8]),
+    (10, [0, 2, 4, 6, 8, 10]), (120, [0, 50, 100, 150]), (160, [0, 50, 100, 150, 200]),
+    (1000, [0, 200, 400, 600, 800, 1000]), (1001, [0, 500, 1000, 1500]),
+])
+def test_axis_ticks_are_round_steps_from_zero_up_to_the_peak(peak, ticks):
+    assert axis_ticks(peak) == ticks
+
+
+@pytest.mark.parametrize("peak", [2, 9, 11, 99, 101, 777, 12_345, 999_999, 10**9 + 7])
+def test_axis_ticks_hold_for_any_peak(peak):
+    ticks = axis_ticks(peak)
+    step = ticks[1]
+    assert ticks[0] == 0 and ticks[-1] >= peak > ticks[-2]
+    assert 2 <= len(ticks) <= 6 and all(b - a == step for a, b in itertools.pairwise(ticks))
+    assert str(step).rstrip("0") in ("1", "2", "5")
+
+
+def test_count_labels_stay_short():
+    assert [count_label(v) for v in (0, 950, 9500, 12_000, 150_000, 2_500_000)] == [
+        "0", "950", "9500", "12k", "150k", "2.5M"]
+
+
+def _y_ticks(svg: str) -> list[tuple[float, str]]:
+    found = re.findall(r'<text class="tick-y" x="[\d.]+" y="([\d.]+)"[^>]*>([^<]+)</text>', svg)
+    return [(float(y), label) for y, label in found]
+
+
+def test_stacked_bars_label_every_tick_and_scale_bars_to_the_top_one():
+    buckets = [END - timedelta(hours=3 - i) for i in range(3)]
+    svg = stacked_bars(buckets, {"a": [3, 0, 1], "b": [4, 2, 0]}, title="t", hourly=True)
+    ticks = _y_ticks(svg)
+    assert [label for _, label in ticks] == ["0", "2", "4", "6", "8"]
+    # Evenly spaced, 0 at the bottom, the top tick at the top of the plot.
+    ys = [y for y, _ in ticks]
+    assert ys == sorted(ys, reverse=True) and ys[0] - ys[-1] == PLOT_HEIGHT
+    assert len({round(a - b, 1) for a, b in itertools.pairwise(ys)}) == 1
+    # A gridline per tick above 0, and the first bucket's stack (3 + 4 = 7 of 8) is 7/8 of the plot high.
+    assert svg.count('<line class="grid"') == 4
+    heights = [float(h) for h in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', svg)]
+    assert heights[0] + heights[1] == pytest.approx(7 / 8 * PLOT_HEIGHT, abs=0.2)
+    # The labelled buckets get a tick mark on the x axis.
+    assert svg.count('<line class="tick-x"') >= 1
+
+
+def test_an_empty_chart_still_has_an_axis():
+    svg = stacked_bars([END], {"a": [0]}, title="t", hourly=True)
+    assert [label for _, label in _y_ticks(svg)] == ["0", "1"]
+
+
+def test_horizontal_bars_have_an_x_axis_with_round_ticks():
+    svg = horizontal_bars([("Service", {"client_credentials": 150}), ("Web", {"authorization_code": 40,
+                                                                              "refresh_token": 25})], title="t")
+    labels = re.findall(r'<text class="tick-x"[^>]*>([^<]+)</text>', svg)
+    assert labels == ["0", "50", "100", "150"]
+    assert svg.count('<line class="grid"') == 3
+    # The longest bar reaches the last tick: the bar and the tick's x agree.
+    widths = [float(w) for w in re.findall(r'<rect x="200.0" y="[\d.]+" width="([\d.]+)"', svg)]
+    last_tick_x = float(re.findall(r'<text class="tick-x" x="([\d.]+)"', svg)[-1])
+    assert 200 + max(widths) == pytest.approx(last_tick_x, abs=0.1)
+
+
+def test_dashboard_charts_show_ticks_of_the_seeded_counts(admin_client, seeded):
+    page = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-03-09", "end": "2025-03-10"})
+    svgs = re.findall(r"<svg class=\"oauth-chart\".*?</svg>", page.content.decode(), flags=re.S)
+    # The busiest hour issued 160 tokens (09:00): the axis runs 0, 50, ..., 200 (not just 0 and 160).
+    assert [label for _, label in _y_ticks(svgs[0])] == ["0", "50", "100", "150", "200"]
+    assert "160" not in [label for _, label in _y_ticks(svgs[0])]
+
+
+# --- an invalid custom range says so beside the field it concerns (issue 19) -------------------
+
+
+@pytest.mark.parametrize(("params", "field", "message"), [
+    ({"range": "custom", "start": "2025-03-10"}, "end", "A custom range needs a last day."),
+    ({"range": "custom", "end": "2025-03-10"}, "start", "A custom range needs a first day."),
+    ({"range": "custom", "start": "2025-03-10", "end": "2025-03-01"}, "end", "The range ends before it starts."),
+    ({"range": "custom", "start": "2020-01-01", "end": "2025-01-01"}, "end", "Choose at most 366 days."),
+    ({"range": "custom", "start": "2025-02-30", "end": "2025-03-01"}, "start", "Enter a valid date."),
+])
+def test_invalid_custom_range_shows_the_error_at_its_field(admin_client, params, field, message):
+    page = admin_client.get(DASHBOARD, params).content.decode()
+    # The field is marked invalid and points at its error, which is right there.
+    assert re.search(rf'<input type="date" name="{field}"[^>]*aria-invalid="true" '
+                     rf'aria-describedby="id_{field}_error"', page)
+    assert f'<ul class="errorlist" id="id_{field}_error"><li>{message}</li></ul>' in page
+    # The summary is announced, names the field, and says what is shown instead.
+    summary = re.search(r'<div class="errornote" id="range-errors" role="alert">(.*?)</div>', page, flags=re.S)
+    assert summary and message in summary[1] and "Showing the last 24 hours instead." in summary[1]
+    # The choice and the dates typed stay in the form, to be fixed.
+    assert '<option value="custom" selected>Custom</option>' in page
+    for name in ("start", "end"):
+        if params.get(name):
+            assert f'name="{name}" value="{params[name]}"' in page
+
+
+def test_a_date_that_does_not_parse_is_not_also_called_missing(admin_client):
+    page = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-02-30", "end": "2025-03-01"})
+    assert "needs a first day" not in page.content.decode()
+
+
+def test_a_valid_custom_range_shows_no_error(admin_client):
+    page = admin_client.get(DASHBOARD, {"range": "custom", "start": "2025-03-01", "end": "2025-03-10"}).content.decode()
+    assert 'id="range-errors"' not in page and 'aria-invalid' not in page
+    assert "2025-03-01 00:00" in page
