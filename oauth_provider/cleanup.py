@@ -17,6 +17,8 @@ What goes, and why it is safe:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,14 +43,35 @@ class Removal:
     batches: int
 
 
-def delete_in_batches(queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Progress:
+    """Where clean-up of one table stands after a batch: rows deleted so far, in how many batches and seconds."""
+
+    name: str
+    rows: int
+    batches: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Rows deleted per second so far."""
+        return self.rows / self.seconds if self.seconds > 0 else float(self.rows)
+
+
+def delete_in_batches(
+    queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[int, int]:
     """Delete the rows of ``queryset`` at most ``batch_size`` at a time; (rows deleted, batches).
 
     The table is walked in windows of ``batch_size`` primary keys, so every statement, the look-up
     as well as the delete, touches a bounded number of rows whatever plan the database picks (a
-    "first 1,000 matching rows" query can scan a million rows to find them).
+    "first 1,000 matching rows" query can scan a million rows to find them). After each batch that
+    deleted rows, ``progress`` (if given) is called with the rows deleted so far, the batches and the
+    seconds since the first look-up.
     """
     model = queryset.model
+    started = time.monotonic()
     bounds = model.objects.aggregate(low=Min("pk"), high=Max("pk"))
     low, high = bounds["low"], bounds["high"]
     deleted = batches = 0
@@ -59,6 +82,8 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZ
                 _, per_model = model.objects.filter(pk__in=pks).delete()
             deleted += per_model.get(model._meta.label, 0)
             batches += 1
+            if progress is not None:
+                progress(deleted, batches, time.monotonic() - started)
         low += batch_size
     return deleted, batches
 
@@ -90,8 +115,10 @@ def expired_querysets(now: datetime | None = None) -> list[tuple[str, QuerySet]]
     return querysets
 
 
-def clean_up(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> list[Removal]:
-    """Remove everything expired; a dry run only counts."""
+def clean_up(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Callable[[Progress], None] | None = None,
+) -> list[Removal]:
+    """Remove everything expired; a dry run only counts. ``progress`` hears of every batch (see ``Progress``)."""
     now = timezone.now()
     cutoff = audit_cutoff(now)
     if cutoff is not None and not dry_run:
@@ -101,8 +128,16 @@ def clean_up(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> 
         if dry_run:
             removals.append(Removal(name, queryset.count(), 0))
         else:
-            count, batches = delete_in_batches(queryset, batch_size=batch_size)
+            report = None if progress is None else _reporter(name, progress)
+            count, batches = delete_in_batches(queryset, batch_size=batch_size, progress=report)
             removals.append(Removal(name, count, batches))
     kids = delete_expired_retired_keys(dry_run=dry_run, source="cleanup")
     removals.append(Removal("retired signing keys", len(kids), 0 if dry_run or not kids else 1))
     return removals
+
+
+def _reporter(name: str, progress: Callable[[Progress], None]) -> Callable[[int, int, float], None]:
+    def report(rows: int, batches: int, seconds: float) -> None:
+        progress(Progress(name, rows, batches, seconds))
+
+    return report

@@ -1,5 +1,6 @@
 """oauth_cleanup: what it deletes, what it keeps, and that it works in small batches."""
 
+import re
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -182,3 +183,98 @@ def test_command_refuses_a_silly_batch_size():
 
     with pytest.raises(CommandError):
         call_command("oauth_cleanup", "--batch-size", "0", stdout=StringIO())
+
+
+# --- progress on long runs (issue 19) ----------------------------------------------------------
+
+PROGRESS_LINE = re.compile(r"  (?P<table>[a-z -]+): (?P<rows>\d+) deleted so far in (?P<batches>\d+) batch\(es\), "
+                           r"(?P<rate>[\d,]+) rows/s")
+
+
+class FakeClock:
+    """A monotonic clock that advances ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def monotonic(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def progress_lines(output: str) -> list[dict]:
+    return [m.groupdict() for line in output.splitlines() if (m := PROGRESS_LINE.fullmatch(line))]
+
+
+def test_command_reports_progress_after_every_batch(application):
+    access_tokens(application, 25, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--batch-size", "10", "--progress-every", "0", stdout=out)
+    lines = progress_lines(out.getvalue())
+    assert [(p["table"], p["rows"], p["batches"]) for p in lines] == [
+        ("access tokens", "10", "1"), ("access tokens", "20", "2"), ("access tokens", "25", "3")]
+    # The summary is unchanged, and comes after the table's progress.
+    output = out.getvalue()
+    assert "access tokens: deleted 25 in 3 batch(es)" in output
+    assert output.index("access tokens: deleted 25") > output.index("25 deleted so far")
+
+
+def test_progress_lines_give_the_rate_so_far(application, monkeypatch):
+    import oauth_provider.cleanup as cleanup_module
+
+    # Each read of the clean-up's clock is 0.5 s later (one read per batch): 10 rows per 0.5 s.
+    monkeypatch.setattr(cleanup_module, "time", FakeClock(0.5))
+    access_tokens(application, 20, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--batch-size", "10", "--progress-every", "0", stdout=out)
+    assert [(p["rows"], p["rate"]) for p in progress_lines(out.getvalue())] == [("10", "20"), ("20", "20")]
+
+
+def test_progress_lines_are_spaced_by_the_interval(application, monkeypatch):
+    from oauth_provider.management.commands import oauth_cleanup as command_module
+
+    # The command's clock moves 4 seconds per batch: with --progress-every 10, every third batch is reported.
+    monkeypatch.setattr(command_module, "time", FakeClock(4.0))
+    access_tokens(application, 60, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--batch-size", "10", "--progress-every", "10", stdout=out)
+    assert [p["rows"] for p in progress_lines(out.getvalue())] == ["30", "60"]
+    assert "access tokens: deleted 60 in 6 batch(es)" in out.getvalue()
+
+
+def test_a_short_run_prints_only_its_summary(application):
+    access_tokens(application, 25, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--batch-size", "10", stdout=out)
+    assert progress_lines(out.getvalue()) == [] and "so far" not in out.getvalue()
+    assert "access tokens: deleted 25 in 3 batch(es)" in out.getvalue()
+
+
+def test_verbosity_0_prints_no_progress(application):
+    access_tokens(application, 25, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--batch-size", "10", "--progress-every", "0", verbosity=0, stdout=out)
+    assert progress_lines(out.getvalue()) == []
+
+
+def test_a_dry_run_has_no_progress(application):
+    access_tokens(application, 25, PAST)
+    out = StringIO()
+    call_command("oauth_cleanup", "--dry-run", "--batch-size", "10", "--progress-every", "0", stdout=out)
+    assert progress_lines(out.getvalue()) == [] and "access tokens: would delete 25" in out.getvalue()
+
+
+def test_clean_up_hands_each_batch_to_the_progress_callback(application):
+    access_tokens(application, 25, PAST)
+    seen = []
+    clean_up(batch_size=10, progress=seen.append)
+    assert [(p.name, p.rows, p.batches) for p in seen] == [
+        ("access tokens", 10, 1), ("access tokens", 20, 2), ("access tokens", 25, 3)]
+    assert all(p.seconds >= 0 and p.rate > 0 for p in seen)
+
+
+def test_command_refuses_a_negative_progress_interval():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("oauth_cleanup", "--progress-every", "-1", stdout=StringIO())
