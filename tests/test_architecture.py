@@ -131,8 +131,8 @@ PUBLIC_SURFACE = [
     ("oauth_provider.grants", "Grant"),
     ("oauth_provider.tokens", "default_subject"),
 ]
-COMMANDS = ["oauth_cleanup", "oauth_create_client", "oauth_create_signing_key", "oauth_rollup_activity",
-            "oauth_rotate_signing_keys", "oauth_seed_audit"]
+COMMANDS = ["oauth_cleanup", "oauth_create_client", "oauth_create_signing_key", "oauth_import_dot_applications",
+            "oauth_rollup_activity", "oauth_rotate_signing_keys", "oauth_seed_audit"]
 
 
 def test_the_public_surface_stays_importable():

@@ -53,14 +53,26 @@ def deactivate(modeladmin, request, queryset: QuerySet[Application]) -> None:
 
 @admin.action(description="Reactivate the selected clients", permissions=["change"])
 def reactivate(modeladmin, request, queryset: QuerySet[Application]) -> None:
-    names = []
+    names, secretless = [], []
     for application in queryset.filter(is_active=False):
+        if application.is_confidential and not application.has_secret:
+            # e.g. imported from django-oauth-toolkit with --rotate-later: active, it could never authenticate.
+            secretless.append(application.name)
+            continue
         with transaction.atomic():
             Application.objects.filter(pk=application.pk).update(is_active=True)
             audit.record(audit.CLIENT_REACTIVATED, application=application, user=request.user, source="admin")
         names.append(application.name)
+    if secretless:
+        modeladmin.message_user(
+            request,
+            f"Not reactivated: {', '.join(secretless)} (no secret yet). Open the client, tick Active and save: "
+            "its new secret is shown once.",
+            messages.WARNING,
+        )
     if not names:
-        modeladmin.message_user(request, "The selected clients are already active.", messages.WARNING)
+        if not secretless:
+            modeladmin.message_user(request, "The selected clients are already active.", messages.WARNING)
         return
     modeladmin.message_user(request, f"Reactivated {', '.join(names)}. Their old tokens stay revoked.")
 
