@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from oauth_provider.errors import OAuthError
 
@@ -59,10 +60,26 @@ def redirect(location: str, request: HttpRequest) -> HttpResponse:
     return secure(ClientRedirect(location, after_post=request.method == "POST"))
 
 
+# What each error means for the person looking at the page, in their language. The OAuth description
+# itself stays as the protocol wrote it: RFC 6749 §4.1.2.1 and §5.2 limit error_description to ASCII, and it
+# is written for the client's developer, so the page shows it as the technical detail.
+EXPLANATIONS = {
+    "invalid_request": _("The application sent a request that is incomplete or malformed."),
+    "invalid_client": _("The application that sent you here is unknown or has been switched off."),
+    "unauthorized_client": _("The application that sent you here is not allowed to sign you in this way."),
+    "access_denied": _("The request was refused."),
+    "unsupported_response_type": _("The application asked for a kind of answer this server does not give."),
+    "invalid_scope": _("The application asked for access that it may not have."),
+    "invalid_request_uri": _("The sign-in link has expired or was already used. Start again from the application."),
+    "server_error": _("Something went wrong on our side. Please try again later."),
+    "temporarily_unavailable": _("The service is busy or being maintained. Please try again in a moment."),
+}
+UNKNOWN_ERROR = _("The request could not be completed.")
+
+
 def error_page(request: HttpRequest, error: str, description: str, status: int = 400) -> HttpResponse:
-    response = render(
-        request, "oauth_provider/error.html", {"error": error, "description": description}, status=status
-    )
+    context = {"error": error, "description": description, "explanation": EXPLANATIONS.get(error, UNKNOWN_ERROR)}
+    response = render(request, "oauth_provider/error.html", context, status=status)
     return secure(response)
 
 

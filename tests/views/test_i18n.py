@@ -72,3 +72,34 @@ def test_the_example_site_negotiates_the_language():
 
     assert "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE
     assert ("fr", "Français") in settings.LANGUAGES
+
+
+def test_the_error_page_explains_the_error_in_the_users_language_and_keeps_the_protocol_detail(signed_in):
+    path = "/oauth/authorize/?client_id=nobody&response_type=code"
+    english = signed_in("en").get(path).content.decode()
+    french = signed_in("fr").get(path).content.decode()
+    assert "is unknown or has been switched off" in english
+    assert "est inconnue ou a été désactivée" in french
+    # The OAuth description is for the client's developer and stays as the protocol wrote it.
+    assert "The client is unknown or inactive." in french and "Détails pour le développeur" in french
+
+
+def test_every_error_code_the_error_page_explains_has_a_french_explanation():
+    from django.utils import translation
+
+    from oauth_provider.views.pages import EXPLANATIONS, UNKNOWN_ERROR
+
+    texts = {**EXPLANATIONS, "": UNKNOWN_ERROR}
+    with translation.override("en"):
+        english = {code: str(text) for code, text in texts.items()}
+    with translation.override("fr"):
+        untranslated = [code for code, text in texts.items() if str(text) == english[code]]
+    assert untranslated == []
+
+
+def test_json_error_descriptions_stay_ascii_whatever_the_language(client, web_app):
+    """RFC 6749 §5.2: error_description is ASCII; it is never translated, even for a French browser."""
+    response = client.post("/oauth/token/", {"grant_type": "nonsense"}, HTTP_ACCEPT_LANGUAGE="fr")
+    body = response.json()
+    assert response.status_code == 400 and body["error"] in ("invalid_request", "unsupported_grant_type")
+    assert body["error_description"].isascii() and "demande" not in body["error_description"]
