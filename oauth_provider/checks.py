@@ -50,7 +50,7 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.E003",
             )
         )
-    bad_scopes = [name for name in oauth_settings.SCOPES if not SCOPE_TOKEN.match(name)]
+    bad_scopes = [name for name in oauth_settings.SCOPES if not SCOPE_TOKEN.fullmatch(name)]
     missing_defaults = [name for name in oauth_settings.DEFAULT_SCOPES if name not in oauth_settings.SCOPES]
     if bad_scopes or missing_defaults:
         errors.append(

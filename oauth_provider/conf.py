@@ -89,8 +89,12 @@ DEFAULTS: dict[str, Any] = {
     # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
     # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
     "REGISTRATION_MODE": "closed",
-    # Scopes a registered client may ask for; None means every scope in SCOPES.
+    # Scopes a registered client may ask for; None means DEFAULT_SCOPES only (the minimal set): list more
+    # scopes here to let registered clients ask for them.
     "REGISTRATION_SCOPES": None,
+    # Seconds a registration access token (RFC 7592) stays usable; every update issues a new one.
+    # None: it never expires.
+    "REGISTRATION_ACCESS_TOKEN_LIFETIME": 30 * 24 * 3600,
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
     # Days oauth_cleanup keeps audit events; None keeps them for ever.

@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -68,6 +69,16 @@ def read_parameters(data: QueryDict) -> tuple[dict[str, str], list[tuple[str, st
         elif value:
             params[name] = value
     return params, problems
+
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: never part of an
+# identifier, a URI or a code (docs/SECURITY.md S30).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def has_control_character(value: str) -> bool:
+    """Whether ``value`` holds a control character or a line break of any kind (``\\n``, ``\\x85``, U+2028)."""
+    return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value)
 
 
 def single_valued(data: QueryDict) -> dict[str, str]:

@@ -37,8 +37,9 @@ Clock = Callable[[], float]
 # A JWK Set larger than this is not a JWK Set.
 MAX_JWKS_BYTES = 512 * 1024
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
-_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
+# Directives end at a comma or at the very end (\Z, never "$": docs/SECURITY.md S30).
+_MAX_AGE = re.compile(r"(?:\A|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|\Z)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:\A|,)\s*(?:no-store|no-cache)\s*(?:,|\Z)", re.IGNORECASE)
 
 
 class KeySetUnavailable(TemporarilyUnavailable):

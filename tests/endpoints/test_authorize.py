@@ -468,7 +468,6 @@ def test_code_flow_never_puts_a_token_in_the_redirect(user_client):
 
 
 @pytest.mark.security("S29")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S29 is open: remembered consent skips the page")
 def test_a_public_client_with_a_remembered_consent_still_gets_the_consent_page(user_client, user, public_app):
     Consent.objects.create(user=user, application=public_app, scope="read")
     response = user_client.get(authorize_url(public_app))
@@ -477,7 +476,6 @@ def test_a_public_client_with_a_remembered_consent_still_gets_the_consent_page(u
 
 
 @pytest.mark.security("S29")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S29 is open: prompt is ignored")
 def test_prompt_consent_shows_the_consent_page_despite_a_remembered_consent(user_client, user, web_app):
     Consent.objects.create(user=user, application=web_app, scope="read")
     response = user_client.get(authorize_url(web_app, prompt="consent"))
@@ -486,7 +484,6 @@ def test_prompt_consent_shows_the_consent_page_despite_a_remembered_consent(user
 
 
 @pytest.mark.security("S30")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S30 is open: the PKCE pattern is no full match")
 def test_a_code_challenge_with_a_trailing_newline_is_refused(user_client, web_app):
     response = user_client.get(authorize_url(web_app, code_challenge=pkce_s256(VERIFIER) + "\n"))
     assert_error_redirect(response, "invalid_request")
