@@ -182,7 +182,7 @@ class RemoteKeySet(CachedKeySet):
                 raise ValueError("JWK Set too large")
             keys = parse_jwk_set(json.loads(body))
         except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts, bad JSON
-            logger.warning("cannot fetch the JWK Set from %s: %s", self.url, exc)
+            logger.warning("cannot fetch the JWK Set from %r: %r", self.url, str(exc))
             raise KeySetUnavailable() from exc
         lifetime = max_age(cache_control)
         return keys, self.cache_seconds if lifetime is None else lifetime

@@ -682,3 +682,11 @@ def test_by_default_a_registered_client_gets_the_default_scopes(client, default_
 def test_the_server_opts_in_to_more_registration_scopes(client, default_open_registration, settings):
     settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_SCOPES": ["read", "write"]}
     assert registered(client, SERVICE_CLIENT)["scope"] == "read write"
+
+
+@pytest.mark.parametrize("uri", ["https://\u0430pple.com/cb", "https://printer.example.test\\@evil.example/cb"])
+def test_registration_refuses_confusable_redirect_uris(client, open_registration, uri):
+    response = register(client, {**WEB_CLIENT, "redirect_uris": [uri]})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"
+    assert not Application.objects.exists()
