@@ -114,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_JWKS_URL": None,
     # Seconds verification keys are kept (remote: when the JWKS response has no Cache-Control max-age).
     "RESOURCE_JWKS_CACHE_SECONDS": 300,
+    # Longest a remote JWKS is kept whatever its Cache-Control max-age says (a key the remote removed stays
+    # trusted that long at most); None: no cap.
+    "RESOURCE_JWKS_MAX_CACHE_SECONDS": 3600,
     # Least seconds between two key reloads caused by an unknown `kid` (no fetch storm from forged kids).
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": 30,
     # Seconds to wait for the remote JWKS before giving up.
