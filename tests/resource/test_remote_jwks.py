@@ -275,7 +275,7 @@ def test_remote_keys_are_cached_refetched_at_a_bounded_rate_and_only_from_the_co
 
 def test_a_year_long_max_age_is_capped(jwks_server, signer, clock):
     """The attack: a JWKS served with max-age of a year keeps a removed key trusted for a year."""
-    row, make = signer
+    row, _make = signer
     key_set = RemoteKeySet(f"{jwks_server.url}/jwks", cache_seconds=300, min_refetch_seconds=30,
                            max_cache_seconds=3600, clock=clock)
     jwks_server.publish(row, cache_control="public, max-age=31536000")
@@ -295,7 +295,7 @@ def test_the_max_age_cap_comes_from_the_settings(jwks_server):
 
 
 def test_a_shorter_max_age_than_the_cap_is_honoured(jwks_server, signer, clock):
-    row, make = signer
+    row, _make = signer
     key_set = RemoteKeySet(f"{jwks_server.url}/jwks", cache_seconds=300, min_refetch_seconds=30,
                            max_cache_seconds=3600, clock=clock)
     jwks_server.publish(row, cache_control="max-age=100")
