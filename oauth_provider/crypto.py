@@ -40,7 +40,7 @@ def matches_digest(value: str, stored_digest: str) -> bool:
     """Constant-time check of a presented secret against a stored digest."""
     if not stored_digest:
         return False
-    return hmac.compare_digest(digest(value), stored_digest)
+    return constant_time_equals(digest(value), stored_digest)
 
 
 def pkce_s256(verifier: str) -> str:
