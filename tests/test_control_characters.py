@@ -163,4 +163,41 @@ def test_registration_refuses_a_redirect_uri_with_a_control_character(client, se
     body = {"redirect_uris": ["https://client.example.test/cb" + char], "token_endpoint_auth_method": "none"}
     response = client.post("/oauth/register/", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
+    # NUL is refused by the JSON body parser (invalid_request), the others by the redirect URI rule.
+    assert response.json()["error"] in ("invalid_redirect_uri", "invalid_request")
+
+
+# --- no pattern in the package can match only a prefix ------------------------------------------------
+
+
+def _package_sources():
+    from pathlib import Path
+
+    import oauth_provider
+
+    root = Path(oauth_provider.__file__).parent
+    return [path for path in root.rglob("*.py") if "migrations" not in path.parts]
+
+
+@pytest.mark.security("S30")
+def test_the_package_uses_no_prefix_match_and_no_dollar_anchor():
+    """``re.match``/``pattern.match`` accept a valid prefix; ``$`` matches before a final newline."""
+    import ast
+
+    found = []
+    for path in _package_sources():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "match":
+                found.append(f"{path.name}:{node.lineno} .match()")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)
+                    and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("compile", "re_path")
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and "$" in node.args[0].value.replace("\\$", "")):
+                found.append(f"{path.name}:{node.lineno} pattern with $")
+    assert found == []
+
+
+def test_the_well_known_metadata_path_refuses_a_trailing_newline(client, db):
+    assert client.get("/.well-known/oauth-authorization-server").status_code == 200
+    assert client.get("/.well-known/oauth-authorization-server%0A").status_code == 404

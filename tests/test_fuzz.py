@@ -493,6 +493,7 @@ def test_an_update_with_any_member_value_never_fails_with_a_server_error(registr
         registration_setup["registration_access_token"] = response.json()["registration_access_token"]
 
 
+@pytest.mark.security("S25")
 @pytest.mark.parametrize("member", ["client_name", "software_id", "software_version", "client_uri"])
 @pytest.mark.parametrize("poisoned", ["bad\x00name", "bad\ud800name"])
 def test_registration_refuses_nul_and_lone_surrogates_in_string_members(registration_setup, member, poisoned):
@@ -521,6 +522,7 @@ def test_raw_surrogate_bytes_are_refused(registration_setup):
     assert_registration_error(Client().post("/oauth/register/", data=body, content_type="application/json"))
 
 
+@pytest.mark.security("S25")
 @pytest.mark.parametrize("depth", [9, 50, 5000, 200_000])
 def test_deeply_nested_bodies_are_refused(registration_setup, depth):
     body = b'{"client_name": "x", "software_id": ' + b"[" * depth + b"]" * depth + b"}"
@@ -539,6 +541,7 @@ def test_nesting_within_the_bound_is_fine(registration_setup):
     assert response.status_code == 201
 
 
+@pytest.mark.security("S25")
 @pytest.mark.parametrize("member", ["redirect_uris", "contacts", "grant_types", "response_types", "unknown"])
 def test_huge_arrays_are_refused(registration_setup, member):
     huge = ["https://fuzz.example.test/cb"] * 100_000
