@@ -576,3 +576,18 @@ def test_renaming_a_client_in_the_admin_keeps_consents_and_skip_consent(admin_cl
                              web_client_form(application, name="Renamed")).status_code == 302
     application.refresh_from_db()
     assert application.skip_consent is True and Consent.objects.count() == 1
+
+
+@pytest.mark.security("S28")
+def test_turning_a_client_public_in_the_admin_drops_its_consents_and_skip_consent(admin_client):
+    from oauth_provider.models import Consent
+
+    application = WebApplicationFactory(skip_consent=True, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = admin_client.post(f"{CLIENTS}{application.pk}/change/",
+                                 web_client_form(application, client_type="public"))  # skip_consent still ticked
+    assert response.status_code == 302, response.content
+    application.refresh_from_db()
+    assert application.client_type == "public" and not application.has_secret
+    assert not Consent.objects.exists()
+    assert application.skip_consent is False
