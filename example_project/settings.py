@@ -14,7 +14,9 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     env.read_env(str(BASE_DIR / ".env"))
 
-SECRET_KEY = env("SECRET_KEY", default="demo-only-insecure-secret-key-change-me-in-production-0123456789")
+# Published with the source: fine on 127.0.0.1, never elsewhere (example_project/checks.py says so).
+DEMO_SECRET_KEY = "demo-only-insecure-secret-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default=DEMO_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 

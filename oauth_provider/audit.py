@@ -71,7 +71,8 @@ def record(
     """Write one AuditEvent row (and a log line) unless auditing is turned off, then send the signals."""
     if application is not None and not client_id:
         client_id = application.client_id
-    logger.info("%s client_id=%s", event, client_id)
+    # %r escapes what the client sent (a newline in a client_id cannot forge a log line).
+    logger.info("%s client_id=%r", event, client_id)
     user = user if getattr(user, "is_authenticated", False) else None
     if oauth_settings.AUDIT_ENABLED:
         AuditEvent.objects.create(

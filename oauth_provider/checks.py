@@ -15,6 +15,9 @@ from django.db import DatabaseError
 from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
 from oauth_provider.scopes import SCOPE_TOKEN
 
+# W003's bound, also the bound of a client's own access_token_lifetime (W010).
+ACCESS_TOKEN_LIFETIME_BOUND = 3600
+
 
 @checks.register("oauth_provider")
 def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -50,7 +53,7 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.E003",
             )
         )
-    bad_scopes = [name for name in oauth_settings.SCOPES if not SCOPE_TOKEN.match(name)]
+    bad_scopes = [name for name in oauth_settings.SCOPES if not SCOPE_TOKEN.fullmatch(name)]
     missing_defaults = [name for name in oauth_settings.DEFAULT_SCOPES if name not in oauth_settings.SCOPES]
     if bad_scopes or missing_defaults:
         errors.append(
@@ -121,11 +124,13 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W002",
             )
         )
-    if isinstance(oauth_settings.ACCESS_TOKEN_LIFETIME, int) and oauth_settings.ACCESS_TOKEN_LIFETIME > 3600:
+    lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
+    if isinstance(lifetime, int) and lifetime > ACCESS_TOKEN_LIFETIME_BOUND:
         warnings.append(
             checks.Warning(
-                "Access tokens live longer than an hour.",
-                hint="Keep ACCESS_TOKEN_LIFETIME at 600 seconds or less and use refresh tokens (docs/SECURITY.md S10).",
+                f"Access tokens live {lifetime} seconds, longer than an hour.",
+                hint=f"Keep ACCESS_TOKEN_LIFETIME at {ACCESS_TOKEN_LIFETIME_BOUND} seconds or less (the default, 600, "
+                     "is better) and use refresh tokens (docs/SECURITY.md S10).",
                 id="oauth_provider.W003",
             )
         )
@@ -139,11 +144,15 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     if oauth_settings.REGISTRATION_MODE == "open":
+        from oauth_provider.clients.metadata import registrable_grants, registrable_scopes
+
         warnings.append(
             checks.Warning(
-                "Dynamic client registration is open: anyone can create clients.",
-                hint="Use REGISTRATION_MODE 'initial_access_token' unless open registration is intended "
-                     "(docs/SECURITY.md S4).",
+                "Dynamic client registration is open: anyone can create clients, with the grants "
+                f"{', '.join(registrable_grants()) or '(none)'} and the scopes "
+                f"{' '.join(registrable_scopes()) or '(none)'}.",
+                hint="Use REGISTRATION_MODE 'initial_access_token' unless open registration is intended, and keep "
+                     "REGISTRATION_SCOPES to what an anonymous client may have (docs/SECURITY.md S4).",
                 id="oauth_provider.W008",
             )
         )
@@ -160,46 +169,68 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return warnings
 
 
-# Per-client opt-ins that weaken the defaults: check id, test on (allow_plain_pkce, grant_types), wording.
+# Per-client opt-ins that weaken the defaults: check id, test on the client's row, wording, hint.
 _WEAK_CLIENT_OPTIONS = (
     (
         "oauth_provider.W005",
-        lambda plain, grants: plain,
+        lambda row: row["allow_plain_pkce"],
         "allow the plain PKCE method",
         "plain PKCE gives no protection when the challenge leaks; use S256 (docs/SECURITY.md S5).",
     ),
     (
         "oauth_provider.W006",
-        lambda plain, grants: "implicit" in grants,
+        lambda row: "implicit" in (row["grant_types"] or []),
         "are allowed the implicit grant",
         "The implicit grant puts tokens in URLs; use the authorization code flow with PKCE "
         "(docs/SECURITY.md S9).",
     ),
     (
         "oauth_provider.W007",
-        lambda plain, grants: "password" in grants,
+        lambda row: "password" in (row["grant_types"] or []),
         "are allowed the password grant",
         "The password grant shows user passwords to clients; use the authorization code flow "
         "(docs/SECURITY.md S9).",
     ),
+    (
+        "oauth_provider.W010",
+        lambda row: (row["access_token_lifetime"] or 0) > ACCESS_TOKEN_LIFETIME_BOUND,
+        f"have an access_token_lifetime above {ACCESS_TOKEN_LIFETIME_BOUND} seconds",
+        f"Keep each client's access_token_lifetime at {ACCESS_TOKEN_LIFETIME_BOUND} seconds or less, or empty for "
+        "the server default (docs/SECURITY.md S10).",
+    ),
+    (
+        "oauth_provider.W011",
+        lambda row: row["skip_consent"] and row["client_type"] == "public",
+        "are public clients marked skip_consent",
+        "A public client cannot be told from an impostor, so the consent page is shown anyway; untick "
+        "'Skip consent' (docs/SECURITY.md S29).",
+    ),
+    (
+        "oauth_provider.W012",
+        lambda row: not row["require_pkce"] and "authorization_code" in (row["grant_types"] or []),
+        "do not require PKCE",
+        "Without PKCE a stolen authorization code can be redeemed; tick 'Require PKCE' (docs/SECURITY.md S5).",
+    ),
 )
+_CLIENT_FIELDS = ("client_id", "client_type", "allow_plain_pkce", "grant_types", "access_token_lifetime",
+                  "skip_consent", "require_pkce")
 
 
 @checks.register("oauth_provider", deploy=True)
 def check_weak_clients(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Active clients that opted in to a weaker behaviour (reads the database; skipped if it cannot)."""
+    """Active clients that opted in to a weaker behaviour, named by client id (reads the database; skipped
+    if it cannot)."""
     from oauth_provider.models import Application
 
     try:
-        active = Application.objects.filter(is_active=True)
-        clients = list(active.values_list("client_id", "allow_plain_pkce", "grant_types"))
+        clients = list(Application.objects.filter(is_active=True).values(*_CLIENT_FIELDS))
     except DatabaseError:
         return []  # no database or no tables yet (before migrate): nothing to report
     warnings: list[checks.CheckMessage] = []
     for check_id, weak, wording, hint in _WEAK_CLIENT_OPTIONS:
-        names = sorted(client_id for client_id, plain, grants in clients if weak(plain, grants or []))
+        names = sorted(row["client_id"] for row in clients if weak(row))
         if names:
-            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            shown = ", ".join(repr(name) for name in names[:5]) + (", ..." if len(names) > 5 else "")
             warnings.append(
                 checks.Warning(f"{len(names)} active client(s) {wording}: {shown}.", hint=hint, id=check_id)
             )

@@ -89,8 +89,12 @@ DEFAULTS: dict[str, Any] = {
     # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
     # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
     "REGISTRATION_MODE": "closed",
-    # Scopes a registered client may ask for; None means every scope in SCOPES.
+    # Scopes a registered client may ask for; None means DEFAULT_SCOPES only (the minimal set): list more
+    # scopes here to let registered clients ask for them.
     "REGISTRATION_SCOPES": None,
+    # Seconds a registration access token (RFC 7592) stays usable; every update issues a new one.
+    # None: it never expires.
+    "REGISTRATION_ACCESS_TOKEN_LIFETIME": 30 * 24 * 3600,
     # Write AuditEvent rows.
     "AUDIT_ENABLED": True,
     # Days oauth_cleanup keeps audit events; None keeps them for ever.
@@ -110,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_JWKS_URL": None,
     # Seconds verification keys are kept (remote: when the JWKS response has no Cache-Control max-age).
     "RESOURCE_JWKS_CACHE_SECONDS": 300,
+    # Longest a remote JWKS is kept whatever its Cache-Control max-age says (a key the remote removed stays
+    # trusted that long at most); None: no cap.
+    "RESOURCE_JWKS_MAX_CACHE_SECONDS": 3600,
     # Least seconds between two key reloads caused by an unknown `kid` (no fetch storm from forged kids).
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": 30,
     # Seconds to wait for the remote JWKS before giving up.

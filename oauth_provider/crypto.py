@@ -14,7 +14,7 @@ import re
 import secrets
 
 SECRET_BYTES = 32  # 256 bits
-DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
 def generate_secret(nbytes: int = SECRET_BYTES) -> str:
@@ -33,14 +33,14 @@ def digest(value: str) -> str:
 
 
 def is_digest(value: str) -> bool:
-    return bool(DIGEST_PATTERN.match(value or ""))
+    return DIGEST_PATTERN.fullmatch(value or "") is not None
 
 
 def matches_digest(value: str, stored_digest: str) -> bool:
     """Constant-time check of a presented secret against a stored digest."""
     if not stored_digest:
         return False
-    return hmac.compare_digest(digest(value), stored_digest)
+    return constant_time_equals(digest(value), stored_digest)
 
 
 def pkce_s256(verifier: str) -> str:
@@ -49,13 +49,19 @@ def pkce_s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashed).rstrip(b"=").decode("ascii")
 
 
-# RFC 7636 §4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
-PKCE_VALUE_PATTERN = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+# RFC 7636 §4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~". Always applied
+# with fullmatch (``is_pkce_value``): "$" would let a final newline through (docs/SECURITY.md S30).
+PKCE_VALUE_PATTERN = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def is_pkce_value(value: str) -> bool:
+    """Whether ``value`` is a well-formed code verifier or code challenge (RFC 7636 §4.1, §4.2)."""
+    return PKCE_VALUE_PATTERN.fullmatch(value or "") is not None
 
 
 def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
     """Whether ``verifier`` answers ``challenge`` (RFC 7636 §4.6), in constant time."""
-    if not PKCE_VALUE_PATTERN.match(verifier or ""):
+    if not is_pkce_value(verifier):
         return False
     if method == "S256":
         expected = pkce_s256(verifier)
@@ -63,4 +69,9 @@ def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
         expected = verifier
     else:
         return False
-    return hmac.compare_digest(expected.encode("ascii"), challenge.encode("ascii"))
+    return constant_time_equals(expected, challenge)
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    """The one constant-time string comparison (``hmac.compare_digest`` over UTF-8 bytes)."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -70,6 +72,16 @@ def read_parameters(data: QueryDict) -> tuple[dict[str, str], list[tuple[str, st
     return params, problems
 
 
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: never part of an
+# identifier, a URI or a code (docs/SECURITY.md S30).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def has_control_character(value: str) -> bool:
+    """Whether ``value`` holds a control character or a line break of any kind (``\\n``, ``\\x85``, U+2028)."""
+    return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value)
+
+
 def single_valued(data: QueryDict) -> dict[str, str]:
     """A QueryDict as a plain dict, refusing repeats and oversized values; empty values dropped."""
     params, problems = read_parameters(data)
@@ -81,6 +93,57 @@ def single_valued(data: QueryDict) -> dict[str, str]:
             raise InvalidRequest(f"The {name[:MAX_NAME_LENGTH]} parameter is too long.")
         raise InvalidRequest(f"The {name[:MAX_NAME_LENGTH]} parameter contains a NUL character.")
     return params
+
+
+# --- JSON bodies (RFC 7591 §3.1, RFC 7592 §2.2) ------------------------------------------------
+
+# A client metadata document is a few kilobytes, two levels deep (an object of arrays of strings);
+# these bounds leave room for JWK Sets and keep parsing cheap whatever arrives.
+MAX_JSON_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 8
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The one JSON body parser: strict UTF-8 JSON, at most ``MAX_JSON_BODY_BYTES`` and ``MAX_JSON_DEPTH``
+    deep, no NaN or Infinity, and no string (member names included) holding a NUL or a lone surrogate,
+    which no database stores; anything else is ``invalid_request``, never a server error."""
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise InvalidRequest(f"The request body is larger than {MAX_JSON_BODY_BYTES} bytes.")
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidRequest("The request body is not valid JSON.") from exc
+    _check_json_value(value, depth=1)
+    return value
+
+
+def _check_json_value(value: Any, *, depth: int) -> None:
+    # Iterative over siblings, recursive only as deep as MAX_JSON_DEPTH.
+    if isinstance(value, str):
+        _check_json_string(value)
+        return
+    if not isinstance(value, dict | list):
+        return
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidRequest(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str):
+            _check_json_string(key)
+        _check_json_value(item, depth=depth + 1)
+
+
+def _check_json_string(text: str) -> None:
+    if "\x00" in text:
+        raise InvalidRequest("The request body holds a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest("The request body holds an unpaired surrogate (\\uD800-\\uDFFF).") from exc
 
 
 # --- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3, RFC 7617 §2) ----------------------------

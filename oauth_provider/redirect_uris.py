@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from django.core.exceptions import ValidationError
 
 from oauth_provider.conf import oauth_settings
+from oauth_provider.http import has_control_character
 
 # http://<host>[:port] then the rest: the pieces of a URI that may be a loopback redirect URI, matched
 # in full (no newline anywhere). The host is checked with is_loopback_host.
@@ -80,8 +82,11 @@ def validate_redirect_uri(uri: str) -> None:
     Absolute, no fragment, no wildcard; ``https``, ``http`` on a loopback IP literal, or a
     private-use scheme in reverse-domain form (``com.example.app:/callback``) for native apps.
     """
-    if not uri or uri != uri.strip() or any(ch.isspace() for ch in uri):
+    if not uri or uri != uri.strip() or any(ch.isspace() for ch in uri) or has_control_character(uri):
         raise ValidationError("A redirect URI must be a single absolute URI without spaces.", code="invalid")
+    if "\\" in uri:
+        # Browsers read "\\" as "/" in http(s) URLs, so https://good.example\\@evil.example/ is confusable.
+        raise ValidationError("A redirect URI must not contain backslashes.", code="invalid")
     if len(uri) > 2000:
         raise ValidationError("A redirect URI may be at most 2000 characters long.", code="invalid")
     if "*" in uri:
@@ -97,6 +102,7 @@ def validate_redirect_uri(uri: str) -> None:
     if scheme == "https":
         if not hostname:
             raise ValidationError("An https redirect URI needs a host.", code="invalid")
+        _check_host_is_not_confusable(hostname)
     elif scheme == "http":
         if not is_loopback_host(hostname):
             raise ValidationError(
@@ -112,3 +118,51 @@ def validate_redirect_uri(uri: str) -> None:
         )
     if parts.username or parts.password:
         raise ValidationError("A redirect URI must not contain credentials.", code="invalid")
+
+
+def _label_scripts(label: str) -> set[str]:
+    """The scripts of the letters of a host label (the first word of each letter's Unicode name)."""
+    scripts = set()
+    for ch in label:
+        if ch.isalpha():
+            scripts.add(unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0])
+    return scripts
+
+
+def _check_host_is_not_confusable(hostname: str) -> None:
+    """Hosts are registered in their ASCII (IDNA) form, and an internationalised label keeps to one script.
+
+    A host such as ``ex\u0430mple.com`` (a Cyrillic a) looks like another site on the consent page; it
+    must be sent as ``xn--...`` (so the page shows what the browser really visits), and a label whose
+    decoded form mixes scripts (Latin with Cyrillic, Greek, ...) is refused outright.
+    """
+    if not hostname.isascii():
+        raise ValidationError(
+            "A redirect URI host must be in its ASCII form: write internationalised names as IDNA (xn--...).",
+            code="confusable",
+        )
+    for label in hostname.split("."):
+        if not label.startswith("xn--"):
+            continue
+        try:
+            decoded = label[4:].encode("ascii").decode("punycode")
+        except UnicodeError as exc:
+            raise ValidationError(f"The host label {label!r} is not valid IDNA.", code="invalid") from exc
+        if len(_label_scripts(decoded)) > 1:
+            raise ValidationError(
+                f"The host label {label!r} mixes scripts ({decoded!a}), which makes it look like another name.",
+                code="confusable",
+            )
+
+
+def display_host(uri: str) -> str:
+    """What the consent page shows as where the user goes next: the host of an http(s) redirect URI
+    (in its ASCII form, so a homograph cannot pass for the name it imitates), else the private-use scheme."""
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        return uri
+    if parts.scheme.lower() in ("http", "https") and host:
+        return host
+    return f"{parts.scheme}:"

@@ -8,9 +8,8 @@ from typing import Any
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidScope
 
-# scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Anchored with \Z (never "$", which allows a final
-# newline), so SCOPE_TOKEN.match (checks.py) is a full match too.
-SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
+# scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Always applied with fullmatch (docs/SECURITY.md S30).
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 def parse_scope(value: str | None) -> list[str]:

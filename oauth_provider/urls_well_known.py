@@ -7,7 +7,7 @@ from oauth_provider.views.metadata import metadata_view
 urlpatterns = [
     # RFC 8414 §3.1: the issuer's path, if any, is appended after the well-known segment.
     re_path(
-        r"^\.well-known/oauth-authorization-server(?P<suffix>/.*)?$",
+        r"^\.well-known/oauth-authorization-server(?P<suffix>/.*)?\Z",
         metadata_view,
         name="oauth_authorization_server_metadata",
     ),

@@ -89,3 +89,32 @@ def test_revoking_a_refresh_token_is_audited_without_the_token(web_app, user_cli
     event = AuditEvent.objects.get(event=audit.TOKEN_REVOKED)
     assert event.application == web_app
     assert tokens["refresh_token"] not in str(event.details)
+
+
+# --- log injection: presented values are logged escaped ----------------------------------------------
+
+
+def formatted_lines(caplog) -> list[str]:
+    formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+    return "\n".join(formatter.format(record) for record in caplog.records).splitlines()
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\u2028", "\x85"])
+def test_a_client_id_with_a_line_break_yields_one_log_line(client, caplog, char):
+    """The attack: an unauthenticated client_id carrying a newline and a forged second log line."""
+    forged = f"nobody{char}INFO oauth_provider.audit token_issued client_id=victim"
+    with caplog.at_level(logging.INFO, logger="oauth_provider"):
+        response = client.post("/oauth/token/", urlencode({"grant_type": "client_credentials", "client_id": forged,
+                                                           "client_secret": "x" * 40}), content_type=FORM)
+    assert response.status_code == 401
+    audit_records = [r for r in caplog.records if r.name == "oauth_provider.audit"]
+    assert audit_records, "the failed authentication was not logged"
+    lines = [line for line in formatted_lines(caplog) if "oauth_provider.audit" in line]
+    assert len(lines) == len(audit_records)  # one line per record: nothing forged
+    assert not any(line.startswith("INFO oauth_provider.audit token_issued") for line in lines)
+
+
+def test_audit_logs_the_client_id_as_a_python_literal(caplog):
+    with caplog.at_level(logging.INFO, logger="oauth_provider.audit"):
+        audit.record(audit.CLIENT_AUTH_FAILED, client_id="a\nb")
+    assert caplog.records[-1].getMessage() == "client_auth_failed client_id='a\\nb'"

@@ -32,3 +32,81 @@ def test_pkce_rejects_wrong_verifier_short_verifier_and_unknown_method():
     assert not crypto.pkce_matches("a" * 42, crypto.pkce_s256("a" * 42), "S256")
     assert not crypto.pkce_matches("a" * 43, challenge, "S512")
     assert crypto.pkce_matches("a" * 43, "a" * 43, "plain")
+
+
+# --- the comparisons go through the constant-time helper ---------------------------------------------
+
+
+def _spy(monkeypatch, result=None):
+    """Replace crypto.constant_time_equals with a recorder (that answers ``result``, or the real answer)."""
+    calls = []
+    real = crypto.constant_time_equals
+
+    def recorder(a, b):
+        calls.append((a, b))
+        return real(a, b) if result is None else result
+
+    monkeypatch.setattr(crypto, "constant_time_equals", recorder)
+    return calls
+
+
+def test_pkce_verification_compares_through_the_constant_time_helper(monkeypatch):
+    verifier = "v" * 50
+    calls = _spy(monkeypatch)
+    assert crypto.pkce_matches(verifier, crypto.pkce_s256(verifier), "S256")
+    assert calls == [(crypto.pkce_s256(verifier), crypto.pkce_s256(verifier))]
+    assert crypto.pkce_matches(verifier, verifier, "plain")
+    assert calls[-1] == (verifier, verifier)
+
+
+def test_pkce_verification_uses_the_helpers_answer(monkeypatch):
+    """Were the comparison made with ``==`` beside the helper, this would still pass: it must not."""
+    verifier = "v" * 50
+    _spy(monkeypatch, result=False)
+    assert not crypto.pkce_matches(verifier, crypto.pkce_s256(verifier), "S256")
+
+
+def test_the_constant_time_helper_is_hmac_compare_digest(monkeypatch):
+    import hmac
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    assert crypto.constant_time_equals("abc", "abc")
+    assert not crypto.constant_time_equals("abc", "abd")
+    assert crypto.matches_digest("right", crypto.digest("right"))
+    assert len(calls) == 3
+
+
+def test_a_code_redemption_checks_pkce_through_the_constant_time_helper(monkeypatch, db, client):
+    from django.test import Client
+
+    from tests.factories import UserFactory, WebApplicationFactory
+    from tests.helpers.flows import VERIFIER, obtain_code, redeem
+
+    app = WebApplicationFactory()
+    browser = Client()
+    browser.force_login(UserFactory())
+    code = obtain_code(browser, app)
+    calls = _spy(monkeypatch)
+    assert redeem(Client(), app, code).status_code == 200
+    assert (crypto.pkce_s256(VERIFIER), crypto.pkce_s256(VERIFIER)) in calls
+
+
+def test_a_code_redemption_fails_when_the_constant_time_helper_says_no(monkeypatch, db):
+    from django.test import Client
+
+    from tests.factories import UserFactory, WebApplicationFactory
+    from tests.helpers.flows import VERIFIER, obtain_code, redeem
+
+    app = WebApplicationFactory()
+    browser = Client()
+    browser.force_login(UserFactory())
+    code = obtain_code(browser, app)
+    real = crypto.constant_time_equals
+    expected = crypto.pkce_s256(VERIFIER)
+    # Only the PKCE comparison answers no (client authentication compares digests through it too).
+    monkeypatch.setattr(crypto, "constant_time_equals", lambda a, b: False if a == expected else real(a, b))
+    response = redeem(Client(), app, code)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"

@@ -128,3 +128,41 @@ def test_home_page_device_command_works_when_the_device_flow_is_installed(client
     body = run_curl(client, shown_command(page, "curl-device")).json()
     assert body["user_code"] and body["verification_uri"].startswith(demo.base_url())
 
+
+
+# --- the example's demo defaults are flagged off loopback ------------------------------------------
+
+
+def _example_check_ids(**overrides):
+    from django.test import override_settings
+
+    from example_project.checks import check_demo_defaults
+
+    with override_settings(**overrides):
+        return sorted(message.id for message in check_demo_defaults())
+
+
+def test_demo_defaults_on_a_non_loopback_host_are_flagged():
+    from example_project.settings import DEMO_SECRET_KEY
+
+    flagged = _example_check_ids(ALLOWED_HOSTS=["127.0.0.1", "192.168.1.20"], DEBUG=True, SECRET_KEY=DEMO_SECRET_KEY)
+    assert flagged == ["example_project.W001", "example_project.W002"]
+    assert _example_check_ids(ALLOWED_HOSTS=["*"], DEBUG=False, SECRET_KEY=DEMO_SECRET_KEY) == [
+        "example_project.W002"]
+    assert _example_check_ids(ALLOWED_HOSTS=["auth.example.com"], DEBUG=True, SECRET_KEY="x" * 60) == [
+        "example_project.W001"]
+
+
+def test_demo_defaults_on_loopback_are_fine():
+    from example_project.settings import DEMO_SECRET_KEY
+
+    assert _example_check_ids(ALLOWED_HOSTS=["127.0.0.1", "localhost", "[::1]"], DEBUG=True,
+                              SECRET_KEY=DEMO_SECRET_KEY) == []
+
+
+def test_the_example_check_runs_with_every_check():
+    from django.core.checks import registry
+
+    from example_project.checks import check_demo_defaults
+
+    assert check_demo_defaults in registry.registry.get_checks(include_deployment_checks=False)

@@ -409,3 +409,162 @@ def test_resource_side_answers_any_posted_body_without_a_server_error(token_setu
     assert response.status_code in (400, 401), (response.status_code, response.content[:300])
     assert response["WWW-Authenticate"].startswith("Bearer ")
     assert row_counts() == before
+
+
+# --- registration (RFC 7591) and client configuration (RFC 7592) bodies --------------------------
+
+REGISTRATION_ERRORS = {"invalid_request", "invalid_client_metadata", "invalid_redirect_uri"}
+METADATA_MEMBERS = [
+    "client_name", "redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method", "scope",
+    "client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts", "software_id", "software_version",
+    "client_id", "client_secret",
+]
+BASE_METADATA = {"client_name": "Fuzzed", "redirect_uris": ["https://fuzz.example.test/cb"],
+                 "token_endpoint_auth_method": "none"}
+# Strings no database stores: NUL anywhere, lone surrogates (as JSON escapes they parse to such str).
+poison = st.sampled_from(["\x00", "a\x00b", "\ud800", "\udfff", "x\udc80y"])
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), awkward_text, poison)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=5)
+                           | st.dictionaries(st.one_of(st.sampled_from(METADATA_MEMBERS), poison), inner, max_size=5),
+                           max_leaves=20)
+
+
+def json_bytes(value) -> bytes:
+    """JSON text with lone surrogates written as \\uD800 escapes (what an attacker sends), as UTF-8."""
+    return json.dumps(value, ensure_ascii=True).encode("ascii")
+
+
+def assert_registration_error(response) -> None:
+    assert_rfc_error(response, REGISTRATION_ERRORS)
+    assert response.status_code == 400
+
+
+@pytest.fixture
+def registration_setup(db, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_MODE": "open"}
+    response = Client().post("/oauth/register/", data=json.dumps(BASE_METADATA), content_type="application/json")
+    assert response.status_code == 201
+    return response.json()
+
+
+def configure(info, method: str, body: bytes):
+    path = info["registration_client_uri"].removeprefix("http://testserver")
+    return getattr(Client(), method)(path, data=body, content_type="application/json",
+                                     HTTP_AUTHORIZATION=f"Bearer {info['registration_access_token']}")
+
+
+def client_rows() -> tuple:
+    from oauth_provider.models import Application
+
+    return tuple(Application.objects.order_by("pk").values_list("pk", "name", "redirect_uris", "metadata"))
+
+
+@FUZZ
+@given(member=st.sampled_from(METADATA_MEMBERS), value=json_values)
+def test_registration_with_any_member_value_never_fails_with_a_server_error(registration_setup, member, value):
+    before = client_rows()
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, member: value}),
+                             content_type="application/json")
+    assert response.status_code in (201, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert_registration_error(response)
+        assert client_rows() == before
+
+
+@FUZZ
+@given(body=json_values)
+def test_registration_with_any_json_body_never_fails_with_a_server_error(registration_setup, body):
+    response = Client().post("/oauth/register/", data=json_bytes(body), content_type="application/json")
+    assert response.status_code in (201, 400), (response.status_code, response.content[:300])
+
+
+@FUZZ
+@given(member=st.sampled_from(METADATA_MEMBERS), value=json_values)
+def test_an_update_with_any_member_value_never_fails_with_a_server_error(registration_setup, member, value):
+    body = {**BASE_METADATA, "client_id": registration_setup["client_id"], member: value}
+    before = client_rows()
+    response = configure(registration_setup, "put", json_bytes(body))
+    assert response.status_code in (200, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert_registration_error(response)
+        assert client_rows() == before
+    else:
+        # The token rotated: keep the fixture's information usable for the next example.
+        registration_setup["registration_access_token"] = response.json()["registration_access_token"]
+
+
+@pytest.mark.security("S25")
+@pytest.mark.parametrize("member", ["client_name", "software_id", "software_version", "client_uri"])
+@pytest.mark.parametrize("poisoned", ["bad\x00name", "bad\ud800name"])
+def test_registration_refuses_nul_and_lone_surrogates_in_string_members(registration_setup, member, poisoned):
+    before = client_rows()
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, member: poisoned}),
+                             content_type="application/json")
+    assert_registration_error(response)
+    assert client_rows() == before
+
+
+@pytest.mark.parametrize("poisoned", ["https://fuzz.example.test/cb\x00", "https://fuzz.example.test/\ud800"])
+def test_registration_refuses_nul_and_lone_surrogates_in_redirect_uris(registration_setup, poisoned):
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, "redirect_uris": [poisoned]}),
+                             content_type="application/json")
+    assert_registration_error(response)
+
+
+def test_a_member_name_with_a_lone_surrogate_is_refused(registration_setup):
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, "\ud800": "x"}),
+                             content_type="application/json")
+    assert_registration_error(response)
+
+
+def test_raw_surrogate_bytes_are_refused(registration_setup):
+    body = b'{"client_name": "\xed\xa0\x80", "redirect_uris": ["https://fuzz.example.test/cb"]}'
+    assert_registration_error(Client().post("/oauth/register/", data=body, content_type="application/json"))
+
+
+@pytest.mark.security("S25")
+@pytest.mark.parametrize("depth", [9, 50, 5000, 200_000])
+def test_deeply_nested_bodies_are_refused(registration_setup, depth):
+    body = b'{"client_name": "x", "software_id": ' + b"[" * depth + b"]" * depth + b"}"
+    if len(body) > 64 * 1024:
+        body = b'{"x": ' + b"[" * 30000 + b"]" * 30000 + b"}"
+    response = Client().post("/oauth/register/", data=body, content_type="application/json")
+    assert_registration_error(response)
+    response = configure(registration_setup, "put", body)
+    assert_registration_error(response)
+
+
+def test_nesting_within_the_bound_is_fine(registration_setup):
+    nested = {"a": {"b": {"c": [[["x"]]]}}}
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, "unknown": nested}),
+                             content_type="application/json")
+    assert response.status_code == 201
+
+
+@pytest.mark.security("S25")
+@pytest.mark.parametrize("member", ["redirect_uris", "contacts", "grant_types", "response_types", "unknown"])
+def test_huge_arrays_are_refused(registration_setup, member):
+    huge = ["https://fuzz.example.test/cb"] * 100_000
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, member: huge}),
+                             content_type="application/json")
+    assert_registration_error(response)
+
+
+def test_large_arrays_within_the_size_bound_get_a_metadata_error(registration_setup):
+    many = [f"https://fuzz.example.test/cb{i}" for i in range(500)]
+    response = Client().post("/oauth/register/", data=json_bytes({**BASE_METADATA, "redirect_uris": many}),
+                             content_type="application/json")
+    assert_registration_error(response)
+    assert response.json()["error"] == "invalid_redirect_uri"
+
+
+@pytest.mark.parametrize("body", [b'{"client_name": NaN}', b'{"client_name": Infinity}', b"\xff\xfe{}", b'"\\ud800"'])
+def test_non_json_constants_and_bad_encodings_are_invalid_request(registration_setup, body):
+    response = Client().post("/oauth/register/", data=body, content_type="application/json")
+    assert_registration_error(response)
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_an_update_whose_client_secret_is_a_lone_surrogate_is_refused(registration_setup):
+    body = {**BASE_METADATA, "client_id": registration_setup["client_id"], "client_secret": "\ud800"}
+    assert_registration_error(configure(registration_setup, "put", json_bytes(body)))

@@ -36,6 +36,7 @@ from oauth_provider.admin.activity import annotate_token_activity
 from oauth_provider.admin.dashboard import ActivityDashboardAdmin
 from oauth_provider.admin.filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
 from oauth_provider.clients import lifecycle
+from oauth_provider.clients.consent import TRUST_FIELDS, forget_consents
 from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.metadata import endpoint_url
 from oauth_provider.models import (
@@ -297,7 +298,22 @@ class ApplicationAdmin(admin.ModelAdmin):
             # Unticking "active" does what the deactivate action does. Before the save, so that the save's
             # safety-net receiver finds the client already deactivated (clients/lifecycle.py).
             lifecycle.deactivate_client(obj, user=request.user, source="admin")
+        trust_changed = change and bool(set(form.changed_data) & set(TRUST_FIELDS))
+        trust_dropped = trust_changed and obj.skip_consent and "skip_consent" not in form.changed_data
+        if trust_dropped:
+            # Trust was given to the old client; the admin re-ticks it in the same form to keep it.
+            obj.skip_consent = False
         super().save_model(request, obj, form, change)
+        if trust_changed:
+            # Another client now: the consents users gave the old one no longer stand (docs/SECURITY.md S28).
+            forget_consents(obj)
+        if trust_dropped:
+            self.message_user(
+                request,
+                f"{obj.name}: redirect URIs, type or scopes changed, so remembered consents and "
+                "'Skip consent' were dropped; tick 'Skip consent' again in this same form to keep it.",
+                messages.WARNING,
+            )
         if not change:
             audit.record(audit.CLIENT_CREATED, application=obj, user=request.user, source="admin")
         elif activity_changed and obj.is_active:
@@ -472,6 +488,20 @@ class InitialAccessTokenForm(forms.ModelForm):
     class Meta:
         model = InitialAccessToken
         fields = ["description", "expires_at", "max_uses"]
+
+    def clean_expires_at(self):
+        """An existing token's expiry can only move earlier: a token handed out is never extended."""
+        value = self.cleaned_data["expires_at"]
+        if self.instance.pk is not None and value is not None and value > self.instance.expires_at:
+            raise forms.ValidationError("The expiry of an existing token can only be shortened.")
+        return value
+
+    def clean_max_uses(self):
+        """An existing token's uses can only be lowered (never below the uses already made)."""
+        value = self.cleaned_data["max_uses"]
+        if self.instance.pk is not None and value is not None and value > self.instance.max_uses:
+            raise forms.ValidationError("The number of uses of an existing token can only be lowered.")
+        return value
 
 
 @admin.register(InitialAccessToken)

@@ -43,6 +43,27 @@ def remember_consent(user: Any, application: Application, scope: list[str]) -> N
             consent.save(update_fields=["scope", "updated_at"])
 
 
+# What a user's consent and an admin's trust were given to: the redirect URIs, the client type (and so
+# its authentication) and the scopes. A change to any of them makes it another client (docs/SECURITY.md S28).
+TRUST_FIELDS = ("redirect_uris", "client_type", "allowed_scopes")
+
+
+def trust_basis(application: Application) -> tuple:
+    """The values of ``TRUST_FIELDS`` (redirect URIs and scopes compared as sets), to compare before and after."""
+    return (
+        frozenset(application.redirect_uri_list),
+        application.client_type,
+        frozenset(application.allowed_scope_list),
+        (application.metadata or {}).get("token_endpoint_auth_method"),
+    )
+
+
+def forget_consents(application: Application) -> int:
+    """Drop every remembered consent given to ``application``; the number dropped."""
+    deleted, _ = Consent.objects.filter(application=application).delete()
+    return deleted
+
+
 def consents_of(user: Any) -> list[Consent]:
     return list(Consent.objects.filter(user=user).select_related("application").order_by("application__name"))
 

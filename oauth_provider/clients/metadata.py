@@ -55,8 +55,12 @@ def registrable_grants() -> list[str]:
 
 
 def registrable_scopes() -> list[str]:
+    """Scopes a registered client may ask for: REGISTRATION_SCOPES, or only DEFAULT_SCOPES when it is None,
+    so open registration never hands out every scope unless the server says so."""
     configured = oauth_settings.REGISTRATION_SCOPES
-    return list(oauth_settings.SCOPES) if configured is None else list(configured)
+    if configured is None:
+        return [s for s in oauth_settings.DEFAULT_SCOPES if s in oauth_settings.SCOPES]
+    return list(configured)
 
 
 def _string(body: dict, name: str, *, max_length: int = 255) -> str | None:

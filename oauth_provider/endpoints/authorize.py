@@ -50,6 +50,8 @@ class AuthorizationRequest:
     state: str | None
     code_challenge: str = ""
     code_challenge_method: str = ""
+    # The prompt parameter as sent (space-separated values, OpenID Connect Core §3.1.2.1); "" when absent.
+    prompt: str = ""
 
     @property
     def target(self) -> RedirectTarget:
@@ -97,11 +99,16 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
 
     # 2. Everything else is reported to the client at its verified redirect URI.
     state = params.get("state") if "state" not in bad else None
+    state_malformed = state is not None and http.has_control_character(state)
+    if state_malformed:
+        state = None  # never echoed: a control character has no place in state (docs/SECURITY.md S30)
     response_type = params.get("response_type")
     target = RedirectTarget(redirect_uri, state, fragment=response_type == RESPONSE_TYPE_TOKEN)
     try:
         if bad:
             raise InvalidRequest(f"The {bad[0]} parameter is repeated or too long.")
+        if state_malformed:
+            raise InvalidRequest("The state parameter contains a control character.")
         if not response_type:
             raise InvalidRequest("The response_type parameter is required.")
         _check_response_type(client, response_type)
@@ -121,6 +128,7 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         state=state,
         code_challenge=challenge,
         code_challenge_method=method,
+        prompt=params.get("prompt", ""),
     )
 
 
@@ -158,7 +166,7 @@ def _check_pkce(client: Application, params: Mapping[str, str]) -> tuple[str, st
         raise InvalidRequest("The plain PKCE method is not allowed; use code_challenge_method=S256.")
     if method not in (PKCE_S256, PKCE_PLAIN):
         raise InvalidRequest(f"Unsupported code_challenge_method {method!r}; use S256.")
-    if not crypto.PKCE_VALUE_PATTERN.match(challenge):
+    if not crypto.is_pkce_value(challenge):
         raise InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].")
     return challenge, method
 
@@ -167,7 +175,18 @@ def _check_pkce(client: Application, params: Mapping[str, str]) -> tuple[str, st
 
 
 def consent_needed(request: AuthorizationRequest, user: Any) -> bool:
-    """Trusted first-party clients and remembered consent that covers the scopes skip the page."""
+    """Whether the user must see the consent page; the one consent decision.
+
+    ``prompt=consent`` always shows it. A public client always shows it (docs/SECURITY.md S29): the
+    server cannot tell the app from another program answering at its redirect URI (a loopback URI
+    matches on any port, a private-use scheme can be claimed by any app), so neither a remembered
+    consent nor an admin's trust flag stands in for the user's decision (RFC 8252 §8.6, RFC 6749 §10.2).
+    Otherwise trusted first-party clients, and remembered consent that covers the scopes, skip the page.
+    """
+    if "consent" in request.prompt.split(" "):
+        return True
+    if request.client.client_type == ClientType.PUBLIC:
+        return True
     if request.client.skip_consent:
         return False
     return not consent_covers(user, request.client, request.scope)

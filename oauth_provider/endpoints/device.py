@@ -31,7 +31,7 @@ from oauth_provider.scopes import requested_scope, scope_string
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH = 8
 # Characters people type between the halves, or that keyboards and copy-paste add; ignored on entry.
-USER_CODE_SEPARATORS = str.maketrans("", "", "- \t\u00a0\u2010\u2011\u2012\u2013\u2014")
+USER_CODE_SEPARATORS = str.maketrans("", "", "- \u00a0\u2010\u2011\u2012\u2013\u2014")
 # A fresh user code collides with a stored one about once in 2.5e10 tries; retry a few times.
 USER_CODE_ATTEMPTS = 5
 

@@ -6,9 +6,13 @@ Decisions (see the README):
   administrator created (RFC 7591 §3); a missing, unknown, expired or used-up token is 401
   ``invalid_token`` with a Bearer challenge (RFC 6750 §3.1). "open": anyone may register.
 - A registered client gets a registration access token (stored as a digest) for its client
-  configuration endpoint. A read echoes the token it was called with; an update issues a new one
-  and the old one stops working; the client secret is kept across updates (it is generated when a
-  public client becomes confidential and dropped when it becomes public).
+  configuration endpoint; it expires after ``REGISTRATION_ACCESS_TOKEN_LIFETIME``. A read echoes the
+  token it was called with; an update issues a new one and the old one stops working (RFC 7592 §3);
+  the client secret is kept across updates.
+- An update never changes the client type or ``token_endpoint_auth_method`` (``invalid_client_metadata``):
+  turning a vetted confidential client public would drop the secret that proves who redeems its codes.
+  An update that changes the redirect URIs or the scopes makes it another client: the consents users
+  gave it are dropped and the admin's ``skip_consent`` is cleared (docs/SECURITY.md S28).
 - Delete revokes every token of the client (publishing the revoked jtis to resource servers)
   before the row goes, so nothing issued to it keeps working (RFC 7592 §2.3).
 """
@@ -16,6 +20,7 @@ Decisions (see the README):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +31,7 @@ from django.utils import timezone
 
 from oauth_provider import audit, crypto, http
 from oauth_provider.clients import lifecycle
+from oauth_provider.clients.consent import forget_consents, trust_basis
 from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import AccessDenied, InvalidClientMetadata, InvalidToken
@@ -70,8 +76,7 @@ def register_client(
     application = Application()
     apply_client_metadata(application, metadata)
     secret = application.generate_secret() if application.is_confidential else None
-    registration_token = crypto.generate_secret()
-    application.registration_access_token_digest = crypto.digest(registration_token)
+    registration_token = _new_registration_token(application)
     with transaction.atomic():
         initial_token_id = None
         if initial_token_digest is not None:
@@ -80,6 +85,17 @@ def register_client(
         audit.record(audit.CLIENT_REGISTERED, context=context, application=application,
                      initial_access_token_id=initial_token_id, client_type=application.client_type)
     return ClientInformation(_information(application, registration_token, secret), status=201)
+
+
+def _new_registration_token(application: Application) -> str:
+    """Give the client a new registration access token (digest and expiry set, not saved) and return it."""
+    token = crypto.generate_secret()
+    application.registration_access_token_digest = crypto.digest(token)
+    lifetime = oauth_settings.REGISTRATION_ACCESS_TOKEN_LIFETIME
+    application.registration_access_token_expires_at = (
+        None if lifetime is None else timezone.now() + timedelta(seconds=lifetime)
+    )
+    return token
 
 
 def _usable_initial_access_token(token: str | None, context: http.RequestContext) -> str:
@@ -140,6 +156,11 @@ def authenticate_registration(client_id: str, authorization: str, context: http.
         audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application, client_id=client_id[:100],
                      reason="wrong_registration_access_token", method="registration_access_token")
         raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
+    expires_at = application.registration_access_token_expires_at
+    if expires_at is not None and expires_at <= timezone.now():
+        audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application,
+                     reason="expired_registration_access_token", method="registration_access_token")
+        raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
     return application, token
 
 
@@ -163,19 +184,32 @@ def update_client(client_id: str, body: Any, *, authorization: str = "",
         isinstance(body["client_secret"], str) and application.check_secret(body["client_secret"])
     ):
         raise InvalidClientMetadata("client_secret does not match the client's current secret.")
-    metadata = validate_client_metadata({k: v for k, v in body.items() if k not in SERVER_MEMBERS})
+    current_method = client_metadata_body(application)["token_endpoint_auth_method"]
+    requested = {k: v for k, v in body.items() if k not in SERVER_MEMBERS}
+    # Left out, the method stays what it is (not RFC 7591's default, which would be a change).
+    requested.setdefault("token_endpoint_auth_method", current_method)
+    metadata = validate_client_metadata(requested)
+    if metadata.token_endpoint_auth_method != current_method or metadata.client_type != application.client_type:
+        raise InvalidClientMetadata(
+            "token_endpoint_auth_method (and so the client type) cannot change through client configuration; "
+            "register a new client instead."
+        )
+    before = trust_basis(application)
     apply_client_metadata(application, metadata)
+    changed = trust_basis(application) != before
     secret = None
-    if not application.is_confidential:
-        application.client_secret_digest = ""
-    elif not application.has_secret:
+    if application.is_confidential and not application.has_secret:
         secret = application.generate_secret()
-    registration_token = crypto.generate_secret()
-    application.registration_access_token_digest = crypto.digest(registration_token)
+    trust_dropped = changed and application.skip_consent
+    if changed:
+        application.skip_consent = False
+    registration_token = _new_registration_token(application)
     with transaction.atomic():
         application.save()
+        consents_dropped = forget_consents(application) if changed else 0
         audit.record(audit.CLIENT_UPDATED, context=context, application=application, source="registration",
-                     secret_generated=secret is not None)
+                     secret_generated=secret is not None, consents_dropped=consents_dropped,
+                     skip_consent_dropped=trust_dropped)
     return ClientInformation(_information(application, registration_token, secret))
 
 

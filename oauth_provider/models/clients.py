@@ -61,6 +61,8 @@ class Application(models.Model):
     )
     allowed_origins = models.TextField(blank=True, help_text="Origins allowed for CORS, one per line.")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # When the registration access token stops working (RFC 7592); None: never (REGISTRATION_ACCESS_TOKEN_LIFETIME).
+    registration_access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_resource_server = models.BooleanField(
         default=False, help_text="May introspect access tokens for the audiences it serves (RFC 7662)."
     )

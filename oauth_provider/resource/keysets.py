@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 from jwt import PyJWK
 
 from oauth_provider.errors import TemporarilyUnavailable
@@ -37,8 +38,9 @@ Clock = Callable[[], float]
 # A JWK Set larger than this is not a JWK Set.
 MAX_JWKS_BYTES = 512 * 1024
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
-_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
+# Directives end at a comma or at the very end (\Z, never "$": docs/SECURITY.md S30).
+_MAX_AGE = re.compile(r"(?:\A|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|\Z)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:\A|,)\s*(?:no-store|no-cache)\s*(?:,|\Z)", re.IGNORECASE)
 
 
 class KeySetUnavailable(TemporarilyUnavailable):
@@ -70,6 +72,9 @@ class CachedKeySet(ABC):
         self._keys: dict[str, PyJWK] = {}
         self._expires_at = float("-inf")
         self._last_attempt: float | None = None
+        # The last reload failed: a kid we do not know may be a real new key, so the answer is
+        # "keys unavailable" (503), never "unknown key" (401), until a reload succeeds.
+        self._failed = False
 
     @abstractmethod
     def _load(self) -> tuple[dict[str, PyJWK], float]:
@@ -89,13 +94,17 @@ class CachedKeySet(ABC):
                 return key  # another thread reloaded while this one waited
             if self._may_reload(now):
                 self._reload(now)
-            return self._keys.get(kid)
+            key = self._keys.get(kid)
+            if key is None and self._failed:
+                raise KeySetUnavailable()
+            return key
 
     def clear(self) -> None:
         with self._lock:
             self._keys = {}
             self._expires_at = float("-inf")
             self._last_attempt = None
+            self._failed = False
 
     def _may_reload(self, now: float) -> bool:
         # The first load is always allowed; every later one is rate-bounded, whatever caused it.
@@ -106,11 +115,13 @@ class CachedKeySet(ABC):
         try:
             keys, lifetime = self._load()
         except KeySetUnavailable:
+            self._failed = True
             if not self._keys:
                 raise
             # Keep verifying with the keys we have; try again after the refetch interval.
             logger.warning("verification keys could not be reloaded; keeping the previous ones")
             return
+        self._failed = False
         self._keys = keys
         self._expires_at = now + max(lifetime, self.min_refetch_seconds)
 
@@ -126,7 +137,13 @@ class LocalKeySet:
         self.min_refetch_seconds = min_refetch_seconds
 
     def get(self, kid: str) -> PyJWK | None:
-        return verification_key(kid, max_age=self.cache_seconds, min_refetch_seconds=self.min_refetch_seconds)
+        try:
+            return verification_key(kid, max_age=self.cache_seconds, min_refetch_seconds=self.min_refetch_seconds)
+        except DatabaseError as exc:
+            # A database blip is "keys unavailable" (503, RFC 6750 JSON), not a server error; the cache keeps
+            # no trace of it, so the first request after recovery verifies again (keys/store.py).
+            logger.warning("verification keys could not be read from the database: %r", str(exc))
+            raise KeySetUnavailable() from exc
 
 
 def check_jwks_url(url: str) -> str:
@@ -164,10 +181,14 @@ def max_age(cache_control: str | None) -> int | None:
 class RemoteKeySet(CachedKeySet):
     """The keys of a JWK Set fetched from one configured URL, kept as its Cache-Control allows."""
 
-    def __init__(self, url: str, *, timeout: float = 5, **kwargs: Any) -> None:
+    def __init__(self, url: str, *, timeout: float = 5, max_cache_seconds: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.url = check_jwks_url(url)
         self.timeout = timeout
+        # The longest the remote's Cache-Control may make us keep its keys (a removed key stays trusted
+        # that long); None: no cap.
+        self.max_cache_seconds = max_cache_seconds
 
     def _load(self) -> tuple[dict[str, PyJWK], float]:
         request = urllib.request.Request(  # noqa: S310 (scheme checked by check_jwks_url)
@@ -181,10 +202,14 @@ class RemoteKeySet(CachedKeySet):
                 raise ValueError("JWK Set too large")
             keys = parse_jwk_set(json.loads(body))
         except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts, bad JSON
-            logger.warning("cannot fetch the JWK Set from %s: %s", self.url, exc)
+            logger.warning("cannot fetch the JWK Set from %r: %r", self.url, str(exc))
             raise KeySetUnavailable() from exc
         lifetime = max_age(cache_control)
-        return keys, self.cache_seconds if lifetime is None else lifetime
+        if lifetime is None:
+            lifetime = self.cache_seconds
+        if self.max_cache_seconds is not None:
+            lifetime = min(lifetime, self.max_cache_seconds)
+        return keys, lifetime
 
 
 def key_set_from_settings(settings: Any) -> KeySet:
@@ -194,6 +219,7 @@ def key_set_from_settings(settings: Any) -> KeySet:
         "min_refetch_seconds": settings.RESOURCE_JWKS_MIN_REFETCH_SECONDS,
     }
     if settings.RESOURCE_JWKS_URL:
-        return RemoteKeySet(settings.RESOURCE_JWKS_URL, timeout=settings.RESOURCE_JWKS_TIMEOUT, **options)
+        return RemoteKeySet(settings.RESOURCE_JWKS_URL, timeout=settings.RESOURCE_JWKS_TIMEOUT,
+                            max_cache_seconds=settings.RESOURCE_JWKS_MAX_CACHE_SECONDS, **options)
     return LocalKeySet(**options)
 

@@ -25,6 +25,7 @@ from oauth_provider.endpoints.authorize import (
     record_consent,
     validate_authorization_request,
 )
+from oauth_provider.redirect_uris import display_host
 from oauth_provider.scopes import describe
 from oauth_provider.views.pages import SeeOther, clean_failures, error_page, redirect, secure
 
@@ -65,6 +66,7 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
             "scopes": describe(authz.scope),
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
+            "redirect_domain": display_host(authz.redirect_uri),
             "remembered": oauth_settings.REMEMBER_CONSENT,
             "logout_url": _logout_url(),
         },

@@ -95,12 +95,16 @@ def clean_failures(view):
     """Every HTML page goes through this. An OAuthError the view raises is answered where it must go
     (``oauth_error_answer``); any other failure becomes the error page, never a traceback or Django's
     own 500 page: 503 ``temporarily_unavailable`` when the database fails, 500 ``server_error``
-    otherwise. Writes happen in one transaction, so nothing half-done stays behind."""
+    otherwise. Writes happen in one transaction, so nothing half-done stays behind. Every response
+    leaves with ``PAGE_HEADERS``."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
-            return view(request, *args, **kwargs)
+            # Every answer of a page gets the page headers, also those its decorators give (405 of
+            # require_http_methods, the login redirect of login_required, the CSRF failure), so that
+            # the pages protect themselves without the project's middleware (docs/SECURITY.md S31).
+            return secure(view(request, *args, **kwargs))
         except OAuthError as error:
             return oauth_error_answer(request, error)
         except (BadRequest, SuspiciousOperation, MultiPartParserError):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from rest_framework.parsers import JSONParser
 
+from oauth_provider import http
 from oauth_provider.endpoints.register import delete_client, read_client, register_client, update_client
 from oauth_provider.errors import NO_STORE_HEADERS, InvalidRequest, json_response
 from oauth_provider.views.base import OAuthAPIView
@@ -15,14 +16,22 @@ JSON_MEDIA_TYPE = "application/json"
 
 
 class JSONBodyMixin:
-    parser_classes = [JSONParser]
-
     def json_body(self, request) -> Any:
-        """The JSON request body (RFC 7591 §3.1 requires ``application/json``)."""
+        """The JSON request body (RFC 7591 §3.1 requires ``application/json``), parsed by ``http.parse_json_body``."""
         media_type = request.content_type.split(";", 1)[0].strip().lower()
         if media_type != JSON_MEDIA_TYPE:
             raise InvalidRequest(f"The request body must be {JSON_MEDIA_TYPE}.")
-        return request.data
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > http.MAX_JSON_BODY_BYTES:
+            raise InvalidRequest(f"The request body is larger than {http.MAX_JSON_BODY_BYTES} bytes.")
+        try:
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise InvalidRequest(f"The request body is larger than {http.MAX_JSON_BODY_BYTES} bytes.") from exc
+        return http.parse_json_body(raw)
 
 
 class RegistrationView(JSONBodyMixin, OAuthAPIView):

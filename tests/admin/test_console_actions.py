@@ -525,3 +525,69 @@ def test_a_failing_receiver_never_breaks_the_request(client):
         assert token_request(client, application, {"grant_type": "client_credentials"}).status_code == 200
     finally:
         signals.event_recorded.disconnect(broken)
+
+
+# --- a changed client loses what the old one was given (docs/SECURITY.md S28) -------------------------
+
+
+def web_client_form(application, **overrides):
+    form = client_form(name=application.name, grant_types=["authorization_code"],
+                       redirect_uris=application.redirect_uris, allowed_scopes=application.allowed_scopes,
+                       default_scopes=application.default_scopes)
+    if application.skip_consent:
+        form["skip_consent"] = "on"
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+@pytest.mark.security("S28")
+def test_changing_the_redirect_uris_in_the_admin_drops_consents_and_skip_consent(admin_client):
+    from oauth_provider.models import Consent
+
+    application = WebApplicationFactory(skip_consent=True, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = admin_client.post(f"{CLIENTS}{application.pk}/change/",
+                                 web_client_form(application, redirect_uris="https://moved.example.test/cb"))
+    assert response.status_code == 302, response.content
+    application.refresh_from_db()
+    assert application.redirect_uri_list == ["https://moved.example.test/cb"]
+    assert not Consent.objects.exists()
+    assert application.skip_consent is False
+
+
+def test_an_admin_who_re_ticks_skip_consent_with_the_change_keeps_it(admin_client):
+    from oauth_provider.models import Consent
+
+    application = WebApplicationFactory(skip_consent=False, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    form = web_client_form(application, allowed_scopes="read write", skip_consent="on")
+    assert admin_client.post(f"{CLIENTS}{application.pk}/change/", form).status_code == 302
+    application.refresh_from_db()
+    assert application.skip_consent is True
+    assert not Consent.objects.exists()
+
+
+def test_renaming_a_client_in_the_admin_keeps_consents_and_skip_consent(admin_client):
+    from oauth_provider.models import Consent
+
+    application = WebApplicationFactory(skip_consent=True, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    assert admin_client.post(f"{CLIENTS}{application.pk}/change/",
+                             web_client_form(application, name="Renamed")).status_code == 302
+    application.refresh_from_db()
+    assert application.skip_consent is True and Consent.objects.count() == 1
+
+
+@pytest.mark.security("S28")
+def test_turning_a_client_public_in_the_admin_drops_its_consents_and_skip_consent(admin_client):
+    from oauth_provider.models import Consent
+
+    application = WebApplicationFactory(skip_consent=True, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = admin_client.post(f"{CLIENTS}{application.pk}/change/",
+                                 web_client_form(application, client_type="public"))  # skip_consent still ticked
+    assert response.status_code == 302, response.content
+    application.refresh_from_db()
+    assert application.client_type == "public" and not application.has_secret
+    assert not Consent.objects.exists()
+    assert application.skip_consent is False

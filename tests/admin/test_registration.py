@@ -62,3 +62,32 @@ def test_token_is_not_put_in_the_session(staff_client):
 def test_client_admin_offers_the_resource_server_flag(staff_client):
     page = staff_client.get("/admin/oauth_provider/application/add/").content.decode()
     assert 'name="is_resource_server"' in page and 'name="resource_audiences"' in page
+
+
+def change_token(staff_client, row, **data):
+    form = {"description": row.description, "expires_at": row.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "max_uses": str(row.max_uses), **data}
+    return staff_client.post(f"/admin/oauth_provider/initialaccesstoken/{row.pk}/change/", form)
+
+
+def test_an_initial_access_token_cannot_be_extended_in_the_admin(staff_client):
+    """The attack: stretch a one-week, two-use token to ten years and a thousand uses."""
+    create(staff_client)
+    row = InitialAccessToken.objects.get()
+    expires_at, max_uses = row.expires_at, row.max_uses
+    response = change_token(staff_client, row, expires_at="2999-01-01 00:00:00")
+    assert response.status_code == 200
+    assert "can only be shortened" in response.content.decode()
+    response = change_token(staff_client, row, max_uses="1000")
+    assert "can only be lowered" in response.content.decode()
+    row.refresh_from_db()
+    assert (row.expires_at, row.max_uses) == (expires_at, max_uses)
+
+
+def test_an_initial_access_token_can_be_shortened_in_the_admin(staff_client):
+    create(staff_client)
+    row = InitialAccessToken.objects.get()
+    response = change_token(staff_client, row, expires_at="2098-01-01 00:00:00", max_uses="1")
+    assert response.status_code == 302, response.content
+    row.refresh_from_db()
+    assert row.expires_at.year == 2098 and row.max_uses == 1

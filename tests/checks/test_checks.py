@@ -68,6 +68,28 @@ def test_open_registration_warns_W008():
     assert run({**BASE, "REGISTRATION_MODE": "open"}, check_deploy) == ["oauth_provider.W008"]
 
 
+def deploy_messages(settings_dict):
+    from django.test import override_settings
+
+    with override_settings(OAUTH_PROVIDER=settings_dict):
+        return {message.id: message for message in check_deploy()}
+
+
+def test_W008_says_what_open_registration_allows():
+    message = deploy_messages({**BASE, "REGISTRATION_MODE": "open"})["oauth_provider.W008"].msg
+    assert "authorization_code" in message and "client_credentials" in message
+    assert "the scopes read." in message  # DEFAULT_SCOPES only, by default
+    wider = deploy_messages({**BASE, "REGISTRATION_MODE": "open", "REGISTRATION_SCOPES": ["read", "write"]})
+    assert "the scopes read write." in wider["oauth_provider.W008"].msg
+
+
+def test_W003_hint_names_its_own_threshold():
+    warning = deploy_messages({**BASE, "ACCESS_TOKEN_LIFETIME": 7200})["oauth_provider.W003"]
+    assert "3600 seconds or less" in warning.hint
+    assert "7200" in warning.msg
+    assert "oauth_provider.W003" not in deploy_messages({**BASE, "ACCESS_TOKEN_LIFETIME": 3600})
+
+
 @pytest.mark.security("S24")
 def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
     settings.OAUTH_PROVIDER = {

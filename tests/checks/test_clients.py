@@ -53,3 +53,42 @@ def test_every_weak_client_opt_in_is_reported_at_once():
                           grant_types=["authorization_code", "implicit", "password"])
     ids = {message.id for message in check_weak_clients()}
     assert ids == {"oauth_provider.W005", "oauth_provider.W006", "oauth_provider.W007"}
+
+
+def messages():
+    return {message.id: message.msg for message in check_weak_clients()}
+
+
+@pytest.mark.security("S24")
+def test_a_client_with_a_ten_year_access_token_lifetime_is_named_w010():
+    app = WebApplicationFactory(access_token_lifetime=10 * 365 * 24 * 3600)
+    WebApplicationFactory(access_token_lifetime=3600)  # at the bound: fine
+    found = messages()
+    assert set(found) == {"oauth_provider.W010"}
+    assert repr(app.client_id) in found["oauth_provider.W010"]
+    assert "1 active client(s)" in found["oauth_provider.W010"]
+
+
+@pytest.mark.security("S24")
+def test_a_public_client_with_skip_consent_is_named_w011():
+    from tests.factories import PublicApplicationFactory
+
+    app = PublicApplicationFactory(skip_consent=True)
+    WebApplicationFactory(skip_consent=True)  # a trusted confidential first-party client: fine
+    found = messages()
+    assert set(found) == {"oauth_provider.W011"}
+    assert repr(app.client_id) in found["oauth_provider.W011"]
+
+
+@pytest.mark.security("S24")
+def test_a_client_that_does_not_require_pkce_is_named_w012():
+    app = WebApplicationFactory(require_pkce=False)
+    ApplicationFactory(require_pkce=False)  # client credentials only: PKCE does not apply
+    found = messages()
+    assert set(found) == {"oauth_provider.W012"}
+    assert repr(app.client_id) in found["oauth_provider.W012"]
+
+
+def test_client_ids_in_the_messages_are_escaped():
+    WebApplicationFactory(client_id="evil\nERROR forged", require_pkce=False)
+    assert "\n" not in messages()["oauth_provider.W012"]

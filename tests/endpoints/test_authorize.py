@@ -468,7 +468,6 @@ def test_code_flow_never_puts_a_token_in_the_redirect(user_client):
 
 
 @pytest.mark.security("S29")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S29 is open: remembered consent skips the page")
 def test_a_public_client_with_a_remembered_consent_still_gets_the_consent_page(user_client, user, public_app):
     Consent.objects.create(user=user, application=public_app, scope="read")
     response = user_client.get(authorize_url(public_app))
@@ -477,7 +476,6 @@ def test_a_public_client_with_a_remembered_consent_still_gets_the_consent_page(u
 
 
 @pytest.mark.security("S29")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S29 is open: prompt is ignored")
 def test_prompt_consent_shows_the_consent_page_despite_a_remembered_consent(user_client, user, web_app):
     Consent.objects.create(user=user, application=web_app, scope="read")
     response = user_client.get(authorize_url(web_app, prompt="consent"))
@@ -486,7 +484,71 @@ def test_prompt_consent_shows_the_consent_page_despite_a_remembered_consent(user
 
 
 @pytest.mark.security("S30")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S30 is open: the PKCE pattern is no full match")
 def test_a_code_challenge_with_a_trailing_newline_is_refused(user_client, web_app):
     response = user_client.get(authorize_url(web_app, code_challenge=pkce_s256(VERIFIER) + "\n"))
     assert_error_redirect(response, "invalid_request")
+
+
+@pytest.mark.security("S29")
+def test_a_remembered_consent_of_a_loopback_app_gives_no_code_to_a_program_on_another_port(user_client, user):
+    """The attack (RFC 8252 §8.6): the native app was consented once; another local program listens on
+    another port (the loopback rule matches any port) and asks with its own PKCE pair by a plain GET."""
+    app = PublicApplicationFactory(redirect_uris="http://127.0.0.1:9999/demo/callback/")
+    Consent.objects.create(user=user, application=app, scope="read")
+    impostor = authorize_url(app, redirect_uri="http://127.0.0.1:4444/demo/callback/",
+                             code_challenge=pkce_s256("i" * 50))
+    response = user_client.get(impostor)
+    assert response.status_code == 200  # the user decides
+    assert "Location" not in response
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.security("S29")
+def test_skip_consent_does_not_skip_the_page_for_a_public_client(user_client):
+    app = PublicApplicationFactory(skip_consent=True)
+    response = user_client.get(authorize_url(app))
+    assert response.status_code == 200
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.security("S29")
+def test_prompt_consent_shows_the_page_to_a_trusted_first_party_client(user_client):
+    app = WebApplicationFactory(skip_consent=True)
+    response = user_client.get(authorize_url(app, prompt="consent"))
+    assert response.status_code == 200
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.security("S29")
+def test_prompt_consent_among_other_values_is_honoured(user_client, user, web_app):
+    Consent.objects.create(user=user, application=web_app, scope="read")
+    response = user_client.get(authorize_url(web_app, prompt="login consent"))
+    assert response.status_code == 200
+
+
+def test_without_prompt_a_remembered_consent_still_skips_the_page_for_a_confidential_client(user_client, user,
+                                                                                             web_app):
+    Consent.objects.create(user=user, application=web_app, scope="read")
+    assert user_client.get(authorize_url(web_app)).status_code == 302
+
+
+def test_a_public_client_is_approved_after_the_user_allows(user_client, user, public_app):
+    Consent.objects.create(user=user, application=public_app, scope="read")
+    response = user_client.post(authorize_url(public_app), {"decision": "allow"})
+    assert response.status_code == 303
+    assert "code" in query_of(response["Location"])
+
+
+# --- the consent page shows where the user goes (homographs, docs/SECURITY.md S1) ---------------------
+
+
+def test_the_consent_page_shows_the_redirect_host_prominently(user_client):
+    app = WebApplicationFactory(redirect_uris="https://xn--80ak6aa92e.com/callback?x=1")
+    page = user_client.get(authorize_url(app)).content.decode()
+    assert '<strong class="redirect-domain" id="redirect-domain">xn--80ak6aa92e.com</strong>' in page
+
+
+def test_the_consent_page_shows_the_scheme_of_a_private_use_redirect_uri(user_client):
+    app = PublicApplicationFactory(redirect_uris="com.example.app:/callback")
+    page = user_client.get(authorize_url(app)).content.decode()
+    assert 'id="redirect-domain">com.example.app:</strong>' in page

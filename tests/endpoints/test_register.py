@@ -29,7 +29,9 @@ SERVICE_CLIENT = {"client_name": "Batch job", "grant_types": ["client_credential
 
 @pytest.fixture
 def open_registration(settings):
-    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_MODE": "open"}
+    # The server opts in to registered clients asking for write too (the default is DEFAULT_SCOPES only).
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_MODE": "open",
+                               "REGISTRATION_SCOPES": ["read", "write"]}
 
 
 @pytest.fixture
@@ -425,17 +427,42 @@ def test_update_ignores_server_members(client, open_registration):
     assert response.json()["client_id_issued_at"] == info["client_id_issued_at"]
 
 
-def test_update_to_public_drops_the_secret(client, open_registration):
+@pytest.mark.security("S28")
+def test_update_cannot_turn_a_confidential_client_public(client, open_registration):
+    """The attack: switch a vetted client to auth method none, which drops the secret that guards its codes."""
     info = registered(client)
-    manage(client, "put", info, body=update_body(info, token_endpoint_auth_method="none"))
+    response = manage(client, "put", info, body=update_body(info, token_endpoint_auth_method="none",
+                                                           redirect_uris=["https://attacker.example.test/cb"]))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
     application = Application.objects.get()
-    assert not application.is_confidential and not application.has_secret
+    assert application.is_confidential and application.check_secret(info["client_secret"])
+    assert application.redirect_uri_list == WEB_CLIENT["redirect_uris"]
+    assert manage(client, "get", info).status_code == 200  # nothing changed, the token was not rotated
 
 
-def test_update_to_confidential_generates_a_secret(client, open_registration):
+@pytest.mark.security("S28")
+def test_update_cannot_turn_a_public_client_confidential(client, open_registration):
     info = registered(client, {**WEB_CLIENT, "token_endpoint_auth_method": "none"})
-    body = manage(client, "put", info, body=update_body(info)).json()
-    assert Application.objects.get().check_secret(body["client_secret"])
+    response = manage(client, "put", info, body=update_body(info, token_endpoint_auth_method="client_secret_basic"))
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert not Application.objects.get().is_confidential
+
+
+@pytest.mark.security("S28")
+def test_update_cannot_switch_between_secret_methods(client, open_registration):
+    info = registered(client)
+    response = manage(client, "put", info, body=update_body(info, token_endpoint_auth_method="client_secret_post"))
+    assert response.json()["error"] == "invalid_client_metadata"
+
+
+def test_update_that_leaves_out_the_auth_method_keeps_it(client, open_registration):
+    info = registered(client, {**WEB_CLIENT, "token_endpoint_auth_method": "none"})
+    body = {k: v for k, v in update_body(info, client_name="Renamed").items() if k != "token_endpoint_auth_method"}
+    response = manage(client, "put", info, body=body)
+    assert response.status_code == 200, response.content
+    assert response.json()["token_endpoint_auth_method"] == "none"
+    assert not Application.objects.get().is_confidential
 
 
 def test_update_is_audited(client, open_registration):
@@ -514,7 +541,6 @@ def test_initial_access_token_registration_is_advertised(client, token_registrat
 
 
 @pytest.mark.security("S28")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S28 is open: consents survive a change of redirect URIs")
 def test_changing_the_redirect_uris_drops_the_consents_given_to_the_old_client(client, open_registration):
     info = registered(client)
     application = Application.objects.get(client_id=info["client_id"])
@@ -522,3 +548,145 @@ def test_changing_the_redirect_uris_drops_the_consents_given_to_the_old_client(c
     response = manage(client, "put", info, body=update_body(info, redirect_uris=["https://other.example.test/cb"]))
     assert response.status_code == 200, response.content
     assert not Consent.objects.filter(application=application).exists()
+
+
+# --- a changed client loses what the old one was given (docs/SECURITY.md S28) -------------------------
+
+
+@pytest.mark.security("S28")
+def test_a_consent_given_to_the_old_client_never_sends_a_code_to_a_new_redirect_uri(client, open_registration):
+    """The attack: a user consents once; the registrant moves the client to its own redirect URI; a plain
+    GET must not redirect a code there on the strength of the old consent."""
+    from tests.helpers.flows import authorize_url
+
+    info = registered(client)
+    application = Application.objects.get(client_id=info["client_id"])
+    user = UserFactory()
+    Consent.objects.create(user=user, application=application, scope="read")
+    moved = manage(client, "put", info, body=update_body(info, redirect_uris=["https://attacker.example.test/cb"]))
+    assert moved.status_code == 200, moved.content
+    application.refresh_from_db()
+    client.force_login(user)
+    response = client.get(authorize_url(application))
+    assert response.status_code == 200  # the consent page, not a redirect with a code
+    assert "Location" not in response
+
+
+@pytest.mark.security("S28")
+def test_changing_the_redirect_uris_clears_the_admins_skip_consent(client, open_registration):
+    info = registered(client)
+    Application.objects.filter(client_id=info["client_id"]).update(skip_consent=True)
+    response = manage(client, "put", info, body=update_body(info, redirect_uris=["https://other.example.test/cb"]))
+    assert response.status_code == 200
+    assert Application.objects.get().skip_consent is False
+    event = AuditEvent.objects.get(event=audit.CLIENT_UPDATED)
+    assert event.details["skip_consent_dropped"] is True
+
+
+@pytest.mark.security("S28")
+def test_changing_the_scopes_drops_the_consents_and_skip_consent(client, open_registration):
+    info = registered(client)
+    application = Application.objects.get()
+    Application.objects.filter(pk=application.pk).update(skip_consent=True)
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = manage(client, "put", info, body=update_body(info, scope="read write"))
+    assert response.status_code == 200, response.content
+    assert not Consent.objects.exists()
+    assert Application.objects.get().skip_consent is False
+
+
+def test_an_update_that_changes_only_the_name_keeps_consents_and_trust(client, open_registration):
+    info = registered(client)
+    application = Application.objects.get()
+    Application.objects.filter(pk=application.pk).update(skip_consent=True)
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = manage(client, "put", info, body=update_body(info, client_name="Photo printer, renamed"))
+    assert response.status_code == 200
+    assert Consent.objects.count() == 1
+    assert Application.objects.get().skip_consent is True
+
+
+# --- registration access tokens rotate and expire (RFC 7592 §3) -------------------------------------
+
+
+@pytest.mark.security("S28")
+def test_the_registration_access_token_expires(client, open_registration, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_ACCESS_TOKEN_LIFETIME": 3600}
+    info = registered(client)
+    application = Application.objects.get()
+    assert application.registration_access_token_expires_at is not None
+    Application.objects.update(registration_access_token_expires_at=timezone.now() - timedelta(seconds=1))
+    response = manage(client, "get", info)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert manage(client, "put", info, body=update_body(info)).status_code == 401
+    assert manage(client, "delete", info).status_code == 401
+    assert Application.objects.exists()
+    assert AuditEvent.objects.filter(event=audit.CLIENT_AUTH_FAILED).last().details["reason"] == (
+        "expired_registration_access_token")
+
+
+def test_the_registration_access_token_lives_the_configured_lifetime(client, open_registration, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_ACCESS_TOKEN_LIFETIME": 3600}
+    before = timezone.now()
+    registered(client)
+    expires_at = Application.objects.get().registration_access_token_expires_at
+    assert before + timedelta(seconds=3600) <= expires_at <= timezone.now() + timedelta(seconds=3600)
+
+
+def test_the_default_registration_access_token_lifetime_is_thirty_days(client, open_registration):
+    registered(client)
+    expires_at = Application.objects.get().registration_access_token_expires_at
+    assert timedelta(days=29) < expires_at - timezone.now() <= timedelta(days=30)
+
+
+def test_a_lifetime_of_none_means_the_registration_token_never_expires(client, open_registration, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_ACCESS_TOKEN_LIFETIME": None}
+    info = registered(client)
+    assert Application.objects.get().registration_access_token_expires_at is None
+    assert manage(client, "get", info).status_code == 200
+
+
+def test_an_update_issues_a_token_with_a_fresh_expiry(client, open_registration):
+    info = registered(client)
+    Application.objects.update(registration_access_token_expires_at=timezone.now() + timedelta(seconds=5))
+    new_token = manage(client, "put", info, body=update_body(info)).json()["registration_access_token"]
+    assert Application.objects.get().registration_access_token_expires_at > timezone.now() + timedelta(days=29)
+    assert manage(client, "get", info).status_code == 401  # the old one stopped working
+    assert manage(client, "get", info, token=new_token).status_code == 200
+
+
+# --- open registration gets a minimal scope unless the server opts in to more ---------------------
+
+
+@pytest.fixture
+def default_open_registration(settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_MODE": "open"}
+
+
+def test_by_default_a_registered_client_may_ask_only_for_the_default_scopes(client, default_open_registration):
+    """The attack: an anonymous client_credentials registration asking for every scope."""
+    response = register(client, SERVICE_CLIENT)  # asks for "read write"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert "write" in response.json()["error_description"]
+    assert not Application.objects.exists()
+
+
+def test_by_default_a_registered_client_gets_the_default_scopes(client, default_open_registration, settings):
+    info = registered(client, {k: v for k, v in SERVICE_CLIENT.items() if k != "scope"})
+    assert info["scope"] == "read"
+    assert Application.objects.get().allowed_scope_list == list(settings.OAUTH_PROVIDER.get("DEFAULT_SCOPES", ["read"]))
+
+
+def test_the_server_opts_in_to_more_registration_scopes(client, default_open_registration, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REGISTRATION_SCOPES": ["read", "write"]}
+    assert registered(client, SERVICE_CLIENT)["scope"] == "read write"
+
+
+@pytest.mark.parametrize("uri", ["https://\u0430pple.com/cb", "https://printer.example.test\\@evil.example/cb"])
+def test_registration_refuses_confusable_redirect_uris(client, open_registration, uri):
+    response = register(client, {**WEB_CLIENT, "redirect_uris": [uri]})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"
+    assert not Application.objects.exists()

@@ -268,3 +268,67 @@ def test_remote_keys_are_cached_refetched_at_a_bounded_rate_and_only_from_the_co
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# --- Cache-Control max-age is capped; a failed fetch never becomes "unknown key" ---------------------
+
+
+def test_a_year_long_max_age_is_capped(jwks_server, signer, clock):
+    """The attack: a JWKS served with max-age of a year keeps a removed key trusted for a year."""
+    row, _make = signer
+    key_set = RemoteKeySet(f"{jwks_server.url}/jwks", cache_seconds=300, min_refetch_seconds=30,
+                           max_cache_seconds=3600, clock=clock)
+    jwks_server.publish(row, cache_control="public, max-age=31536000")
+    assert key_set.get(row.kid) is not None
+    jwks_server.serve("/jwks", {"keys": []})  # the key is removed
+    clock.advance(3601)
+    assert key_set.get(row.kid) is None
+    assert jwks_server.fetches == 2
+
+
+def test_the_max_age_cap_comes_from_the_settings(jwks_server):
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_JWKS_URL=f"{jwks_server.url}/jwks",
+                                                              RESOURCE_JWKS_MAX_CACHE_SECONDS=120)):
+        assert get_validator().key_set.max_cache_seconds == 120
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_JWKS_URL=f"{jwks_server.url}/jwks")):
+        assert get_validator().key_set.max_cache_seconds == 3600
+
+
+def test_a_shorter_max_age_than_the_cap_is_honoured(jwks_server, signer, clock):
+    row, _make = signer
+    key_set = RemoteKeySet(f"{jwks_server.url}/jwks", cache_seconds=300, min_refetch_seconds=30,
+                           max_cache_seconds=3600, clock=clock)
+    jwks_server.publish(row, cache_control="max-age=100")
+    key_set.get(row.kid)
+    clock.advance(101)
+    key_set.get(row.kid)
+    assert jwks_server.fetches == 2
+
+
+def test_after_a_failed_first_fetch_the_answer_stays_unavailable_not_unknown_key(jwks_server, remote, signer,
+                                                                                 clock):
+    row, make = signer
+    with pytest.raises(KeySetUnavailable):
+        remote.validate(make())  # 404
+    jwks_server.publish(row)
+    clock.advance(1)  # within the refetch interval: no fetch, but no 401 either
+    with pytest.raises(KeySetUnavailable):
+        remote.validate(make())
+    clock.advance(30)
+    assert remote.validate(make()).jti
+
+
+def test_an_unknown_kid_after_a_failed_refetch_is_unavailable_not_unknown(jwks_server, remote, signer, clock):
+    row, make = signer
+    other, other_private = key_pair("RS256")
+    jwks_server.publish(row)
+    remote.validate(make())
+    jwks_server.serve("/jwks", b"not json")
+    clock.advance(301)
+    remote.validate(make())  # the old key still verifies
+    rotated = sign(claims(), private_key=other_private, kid=other.kid, algorithm="RS256")
+    with pytest.raises(KeySetUnavailable):
+        remote.validate(rotated)
+    jwks_server.publish(row, other)
+    clock.advance(31)
+    assert remote.validate(rotated).jti

@@ -274,3 +274,53 @@ def test_protected_function_view_makes_no_query_after_warm_up(client, django_ass
     value = token()
     with django_assert_num_queries(0):
         assert client.get("/function", **bearer(value)).status_code == 200
+
+
+# --- a database blip while loading local keys (keys unavailable, never an HTML 500) -------------------
+
+
+def _failing_signing_key_queries(execute, sql, params, many, context):
+    from django.db import OperationalError
+
+    if "oauth_provider_signingkey" in sql:
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize("path", STYLES)
+def test_a_database_failure_while_loading_keys_is_503_json_and_recovery_is_immediate(client, path):
+    from django.db import connection
+
+    from oauth_provider import keys
+
+    valid = token(scope="read")  # signs with a stored key (and loads the cache)
+    keys.clear_cache()
+    with connection.execute_wrapper(_failing_signing_key_queries):
+        response = client.get(path, **bearer(valid))
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert "WWW-Authenticate" not in response or "invalid_token" not in response["WWW-Authenticate"]
+    # The database is back: the same token verifies at once, not after the refetch interval.
+    response = client.get(path, **bearer(valid))
+    assert response.status_code == 200, response.content
+
+
+def test_a_database_failure_with_a_stale_snapshot_recovers_at_once(client):
+    from django.db import connection
+
+    from oauth_provider import keys
+    from oauth_provider.keys.store import key_cache
+
+    valid = token(scope="read")
+    assert client.get("/function", **bearer(valid)).status_code == 200
+    real_clock = key_cache.clock
+    start = real_clock()
+    key_cache._clock = lambda: start + 10_000  # every snapshot is stale now
+    try:
+        with connection.execute_wrapper(_failing_signing_key_queries):
+            assert client.get("/function", **bearer(valid)).status_code == 503
+        assert client.get("/function", **bearer(valid)).status_code == 200
+    finally:
+        key_cache._clock = real_clock
+        keys.clear_cache()
