@@ -75,6 +75,7 @@ class ApplicationForm(forms.ModelForm):
             "default_scopes",
             "require_pkce",
             "allow_plain_pkce",
+            "dpop_bound_access_tokens",
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",

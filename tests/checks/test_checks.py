@@ -76,3 +76,22 @@ def test_registration_scopes_outside_scopes_are_E008():
 
 def test_open_registration_warns_W008():
     assert run({**BASE, "REGISTRATION_MODE": "open"}, check_deploy) == ["oauth_provider.W008"]
+
+
+def test_bad_dpop_settings_are_E020():
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": ["HS256"]}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": []}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": "ES256"}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_PROOF_MAX_AGE": 0}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_NONCE_LIFETIME": -1}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_CLOCK_SKEW": -1}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": ["ES384", "PS256"], "DPOP_CLOCK_SKEW": 0}) == []
+
+
+def test_dpop_replay_cache_that_forgets_warns_W020():
+    dummy = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+             "nothing": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=dummy):
+        assert run({**BASE, "DPOP_REPLAY_CACHE": "nothing"}, check_deploy) == ["oauth_provider.W020"]
+        assert run({**BASE, "DPOP_REPLAY_CACHE": "missing"}, check_deploy) == ["oauth_provider.W020"]
+        assert run(BASE, check_deploy) == []
