@@ -5,6 +5,12 @@
 - ``invalid_token`` (expired, bad signature, wrong audience, ...): 401;
 - ``insufficient_scope``: 403 with the ``scope`` the request needs.
 
+Challenges name the scheme the request used (RFC 9449 §7.1): errors of an ``Authorization: DPoP``
+request (the error carries ``scheme = "DPoP"``) get ``DPoP error="...", algs="..."``; the bare
+challenge offers both schemes (``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``), or only
+DPoP where a view requires it (``dpop_required``). Proof errors (``invalid_dpop_proof``,
+``use_dpop_nonce`` with its ``DPoP-Nonce`` header) answer 401 on this side.
+
 Every error has a JSON body and a ``WWW-Authenticate`` challenge. Django views get a JsonResponse
 from ``error_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
 handler renders into the same status, body and headers.
@@ -13,16 +19,20 @@ handler renders into the same status, body and headers.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InsufficientScope, OAuthError
+from oauth_provider.dpop import TOKEN_TYPE as DPOP_SCHEME
+from oauth_provider.errors import InsufficientScope, InvalidToken, OAuthError
 from oauth_provider.scopes import scope_string
 
 # RFC 6750 §3: error_description and scope values are limited to these characters.
 _UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+BEARER_SCHEME = "Bearer"
 
 TOKEN_REQUIRED_DETAIL = "An access token is required (Authorization: Bearer)."
 
@@ -38,6 +48,13 @@ class TokenRequired(OAuthError):
         return {"detail": self.description}
 
 
+def dpop_required_error() -> InvalidToken:
+    """A token that is not DPoP-bound (or sent as Bearer) at a view that requires DPoP."""
+    error = InvalidToken("This API requires a DPoP-bound access token (Authorization: DPoP and a DPoP proof).")
+    error.scheme = DPOP_SCHEME
+    return error
+
+
 def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientScope:
     """The 403 for a token that lacks some of ``required`` (RFC 6750 §3.1)."""
     error = InsufficientScope("The access token lacks a scope this request needs.")
@@ -49,8 +66,7 @@ def _quoted(value: str) -> str:
     return '"' + _UNSAFE.sub("", value) + '"'
 
 
-def www_authenticate(error: OAuthError | None = None) -> str:
-    """The ``WWW-Authenticate`` challenge for ``error`` (None or TokenRequired: a bare challenge)."""
+def _challenge(scheme: str, error: OAuthError | None = None) -> str:
     parts = [f"realm={_quoted(oauth_settings.RESOURCE_REALM)}"]
     if error is not None and error.error:
         parts.append(f"error={_quoted(error.error)}")
@@ -59,25 +75,45 @@ def www_authenticate(error: OAuthError | None = None) -> str:
         required = getattr(error, "required_scopes", None)
         if required:
             parts.append(f"scope={_quoted(scope_string(required))}")
-    return "Bearer " + ", ".join(parts)
+    if scheme == DPOP_SCHEME:
+        parts.append(f"algs={_quoted(' '.join(oauth_settings.DPOP_SIGNING_ALGORITHMS))}")
+    return f"{scheme} " + ", ".join(parts)
 
 
-def challenge(error: OAuthError) -> str | None:
+def www_authenticate(error: OAuthError | None = None, *, dpop_required: bool = False) -> str:
+    """The ``WWW-Authenticate`` challenge for ``error`` (None or TokenRequired: a bare challenge)."""
+    if error is None or not error.error:
+        schemes = (DPOP_SCHEME,) if dpop_required else (BEARER_SCHEME, DPOP_SCHEME)
+        return ", ".join(_challenge(scheme) for scheme in schemes)
+    scheme = getattr(error, "scheme", None) or (DPOP_SCHEME if dpop_required else BEARER_SCHEME)
+    return _challenge(scheme, error)
+
+
+def challenge(error: OAuthError, *, dpop_required: bool = False) -> str | None:
     """The challenge for the RFC 6750 answers (400, 401, 403); none for e.g. a 503."""
-    return www_authenticate(error) if error.status_code in (400, 401, 403) else None
+    return www_authenticate(error, dpop_required=dpop_required) if error.status_code in (400, 401, 403) else None
 
 
-def error_headers(error: OAuthError) -> dict[str, str]:
-    header = challenge(error)
+def error_headers(error: OAuthError, *, dpop_required: bool = False) -> dict[str, str]:
+    header = challenge(error, dpop_required=dpop_required)
     return {**({"WWW-Authenticate": header} if header else {}), **error.headers}
 
 
-def error_response(error: OAuthError) -> JsonResponse:
+def error_response(error: OAuthError, *, dpop_required: bool = False) -> JsonResponse:
     """The JSON answer, status and challenge for a resource-side error (plain Django views)."""
     response = JsonResponse(error.as_dict(), status=error.status_code)
-    for name, value in error_headers(error).items():
+    for name, value in error_headers(error, dpop_required=dpop_required).items():
         response[name] = value
     return response
+
+
+def raise_for_drf(request: Any, error: OAuthError, *, dpop_required: bool = False) -> None:
+    """Raise ``error`` for DRF. Its handler copies only the challenge, so other headers of the error
+    (a fresh ``DPoP-Nonce``, RFC 9449 §9) go on the view's response headers, which DRF always applies."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if error.headers and view is not None and isinstance(getattr(view, "headers", None), dict):
+        view.headers.update(error.headers)
+    raise OAuthAPIException(error, dpop_required=dpop_required)
 
 
 class OAuthAPIException(APIException):
@@ -87,8 +123,8 @@ class OAuthAPIException(APIException):
     NotAuthenticated subclass, so DRF does not replace the challenge with its own.
     """
 
-    def __init__(self, error: OAuthError) -> None:
+    def __init__(self, error: OAuthError, *, dpop_required: bool = False) -> None:
         self.oauth_error = error
         self.status_code = error.status_code
-        self.auth_header = challenge(error)
+        self.auth_header = challenge(error, dpop_required=dpop_required)
         super().__init__(detail=error.as_dict(), code=error.error or "not_authenticated")
