@@ -10,22 +10,18 @@ more than one method"), alone it is a method this server does not offer.
 from __future__ import annotations
 
 import hmac
-import re
 from typing import Any
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
-from oauth_provider import dpop
+from oauth_provider import dpop, http
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidDPoPProof, InvalidRequest, InvalidToken, OAuthError, UseDPoPNonce
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
 
 BEARER = "Bearer"
 DPOP = dpop.TOKEN_TYPE
-
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
@@ -48,20 +44,18 @@ def extract_credentials(request: HttpRequest) -> tuple[str, str] | None:
     InvalidRequest when malformed."""
     if "access_token" in request.GET:
         raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    found = http.access_token_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
     in_body = _form_has_token(request)
-    scheme, _, credentials = header.strip().partition(" ")
-    scheme = {"bearer": BEARER, "dpop": DPOP}.get(scheme.lower(), "")
-    if not scheme:
+    if found is None:
         # No header, or another scheme (Basic, ...): no token credentials in the header.
         if in_body:
             raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
         return None
+    scheme, credentials = found
     if in_body:
         error = InvalidRequest("The request carries an access token in more than one place.")
     else:
-        credentials = credentials.strip()
-        if credentials and _B64TOKEN.fullmatch(credentials):
+        if credentials and http.is_b64token(credentials):
             return scheme, credentials
         error = InvalidRequest(f"The Authorization header is malformed; use '{scheme} <token>'.")
     if scheme == DPOP:

@@ -20,7 +20,7 @@ schemes are accepted (a DPoP-bound token still only with the DPoP scheme and a p
 
 Inside the view ``request.oauth`` is the verified token and ``request.user`` the token's user
 (loaded on first use; AnonymousUser for client-credentials tokens), never a session user.
-Errors are the RFC 6750 answers of ``responses.error_response``.
+Errors are the RFC 6750 answers of ``responses.challenge_response``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.authentication import lazy_user
 from oauth_provider.resource.bearer import DPOP, resolve
-from oauth_provider.resource.responses import TokenRequired, dpop_required_error, error_response, insufficient_scope
+from oauth_provider.resource.responses import challenge_response, dpop_required_error, insufficient_scope
 
 
 def _is_request(value: Any) -> bool:
@@ -57,7 +58,7 @@ def require_scopes(*scopes: str, dpop: bool = False) -> Callable:
             if error is None and not info.has_scopes(*required):
                 error = insufficient_scope(required)
             if error is not None:
-                return error_response(error, dpop_required=dpop)
+                return challenge_response(error, dpop_required=dpop)
             request.user = lazy_user(info)
             return view(*args, **kwargs)
 

@@ -1,58 +1,38 @@
-"""The one place that builds resource-side error answers (RFC 6750 §3).
+"""The one place that builds resource-side error answers (RFC 6750 §3, RFC 9449 §7.1).
 
-- no token at all: 401 with a bare ``WWW-Authenticate: Bearer realm="..."`` (no error code, §3.1);
+- no token at all: 401 with a bare challenge (no error code, RFC 6750 §3.1);
 - ``invalid_request`` (malformed header, token in two places or in the query string): 400;
 - ``invalid_token`` (expired, bad signature, wrong audience, ...): 401;
-- ``insufficient_scope``: 403 with the ``scope`` the request needs.
+- ``insufficient_scope``: 403 with the ``scope`` the request needs;
+- ``invalid_dpop_proof`` and ``use_dpop_nonce`` (RFC 9449 §7.1, §9): 401, the latter with a fresh
+  ``DPoP-Nonce`` header.
 
-Challenges name the scheme the request used (RFC 9449 §7.1): errors of an ``Authorization: DPoP``
-request (the error carries ``scheme = "DPoP"``) get ``DPoP error="...", algs="..."``; the bare
-challenge offers both schemes (``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``), or only
-DPoP where a view requires it (``dpop_required``). Proof errors (``invalid_dpop_proof``,
-``use_dpop_nonce`` with its ``DPoP-Nonce`` header) answer 401 on this side.
+Challenges name the scheme the request used: errors of an ``Authorization: DPoP`` request (the error
+carries ``scheme = "DPoP"``) get ``DPoP realm="api", error="...", algs="..."``. The bare challenge
+offers both schemes (``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``), or only DPoP where a
+view requires it (``dpop_required``). Every challenge is built by ``http.www_authenticate``.
 
 Every error has a JSON body and a ``WWW-Authenticate`` challenge. Django views get a JsonResponse
-from ``error_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
+from ``challenge_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
 handler renders into the same status, body and headers.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
+from oauth_provider import http
 from oauth_provider.conf import oauth_settings
 from oauth_provider.dpop import TOKEN_TYPE as DPOP_SCHEME
-from oauth_provider.errors import InsufficientScope, InvalidToken, OAuthError
+from oauth_provider.errors import InsufficientScope, InvalidToken, OAuthError, TokenRequired
 from oauth_provider.scopes import scope_string
 
-# RFC 6750 §3: error_description and scope values are limited to these characters.
-_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+__all__ = ["OAuthAPIException", "TokenRequired", "challenge_response", "insufficient_scope", "www_authenticate"]
 
 BEARER_SCHEME = "Bearer"
-
-TOKEN_REQUIRED_DETAIL = "An access token is required (Authorization: Bearer)."
-
-
-class TokenRequired(OAuthError):
-    """No bearer token at all: the challenge carries no error code (RFC 6750 §3.1)."""
-
-    error = ""
-    status_code = 401
-    default_description = TOKEN_REQUIRED_DETAIL
-
-    def as_dict(self) -> dict[str, str]:
-        return {"detail": self.description}
-
-
-def dpop_required_error() -> InvalidToken:
-    """A token that is not DPoP-bound (or sent as Bearer) at a view that requires DPoP."""
-    error = InvalidToken("This API requires a DPoP-bound access token (Authorization: DPoP and a DPoP proof).")
-    error.scheme = DPOP_SCHEME
-    return error
 
 
 def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientScope:
@@ -62,22 +42,23 @@ def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientSco
     return error
 
 
-def _quoted(value: str) -> str:
-    return '"' + _UNSAFE.sub("", value) + '"'
+def dpop_required_error() -> InvalidToken:
+    """A token that is not DPoP-bound (or sent as Bearer) at a view that requires DPoP."""
+    error = InvalidToken("This API requires a DPoP-bound access token (Authorization: DPoP and a DPoP proof).")
+    error.scheme = DPOP_SCHEME
+    return error
 
 
 def _challenge(scheme: str, error: OAuthError | None = None) -> str:
-    parts = [f"realm={_quoted(oauth_settings.RESOURCE_REALM)}"]
+    params: dict[str, str | None] = {}
     if error is not None and error.error:
-        parts.append(f"error={_quoted(error.error)}")
-        if error.description:
-            parts.append(f"error_description={_quoted(error.description)}")
         required = getattr(error, "required_scopes", None)
-        if required:
-            parts.append(f"scope={_quoted(scope_string(required))}")
+        params = {"error": error.error, "error_description": error.description,
+                  "scope": scope_string(required) if required else None}
     if scheme == DPOP_SCHEME:
-        parts.append(f"algs={_quoted(' '.join(oauth_settings.DPOP_SIGNING_ALGORITHMS))}")
-    return f"{scheme} " + ", ".join(parts)
+        # RFC 9449 §7.1: the algorithms the server accepts for proofs.
+        params["algs"] = " ".join(oauth_settings.DPOP_SIGNING_ALGORITHMS)
+    return http.www_authenticate(scheme, **params)
 
 
 def www_authenticate(error: OAuthError | None = None, *, dpop_required: bool = False) -> str:
@@ -99,8 +80,12 @@ def error_headers(error: OAuthError, *, dpop_required: bool = False) -> dict[str
     return {**({"WWW-Authenticate": header} if header else {}), **error.headers}
 
 
-def error_response(error: OAuthError, *, dpop_required: bool = False) -> JsonResponse:
-    """The JSON answer, status and challenge for a resource-side error (plain Django views)."""
+def challenge_response(error: OAuthError, *, dpop_required: bool = False) -> JsonResponse:
+    """The JSON answer, status and challenge for a resource-side error (plain Django views).
+
+    Not ``errors.error_response``: a resource server's answer carries the RFC 6750 §3 challenge
+    and no ``no-store`` headers (it answers about the request, not with a token), and a missing
+    token has a ``detail`` body instead of an error code."""
     response = JsonResponse(error.as_dict(), status=error.status_code)
     for name, value in error_headers(error, dpop_required=dpop_required).items():
         response[name] = value

@@ -1,17 +1,8 @@
+import pytest
 from django.test import override_settings
 
-from oauth_provider.checks import check_deploy, check_settings
-
-BASE = {"ISSUER": "https://auth.example.test", "KEY_ENCRYPTION_KEYS": ["k"]}
-
-
-def ids(messages):
-    return sorted(m.id for m in messages)
-
-
-def run(settings_dict, check=check_settings):
-    with override_settings(OAUTH_PROVIDER=settings_dict):
-        return ids(check())
+from oauth_provider.checks import check_deploy
+from tests.helpers.checks import BASE, run
 
 
 def test_sound_configuration_passes():
@@ -95,3 +86,20 @@ def test_dpop_replay_cache_that_forgets_warns_W020():
         assert run({**BASE, "DPOP_REPLAY_CACHE": "nothing"}, check_deploy) == ["oauth_provider.W020"]
         assert run({**BASE, "DPOP_REPLAY_CACHE": "missing"}, check_deploy) == ["oauth_provider.W020"]
         assert run(BASE, check_deploy) == []
+
+
+@pytest.mark.security("S24")
+def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
+    settings.OAUTH_PROVIDER = {
+        **settings.OAUTH_PROVIDER, "ISSUER": "http://auth.example.com", "KEY_ENCRYPTION_KEYS": [],
+        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "TOKEN_RATE_LIMIT_PER_CLIENT": None,
+    }
+    ids = {message.id for message in check_deploy()}
+    assert ids == {"oauth_provider.W001", "oauth_provider.W002", "oauth_provider.W003", "oauth_provider.W004",
+                   "oauth_provider.W009"}
+
+
+@pytest.mark.security("S24")
+def test_the_defaults_with_an_https_issuer_raise_no_deploy_warning(settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "ISSUER": "https://auth.example.com"}
+    assert check_deploy() == []
