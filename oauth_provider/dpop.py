@@ -1,14 +1,14 @@
-"""DPoP (RFC 9449): proofs of possession of a key, verified the same way at the token endpoint and at APIs.
+"""DPoP (RFC 9449): proofs of possession of a key, bound to the HTTP request they come with; the same
+rules at the token endpoint and at APIs.
 
 A DPoP proof is a JWT a client signs with its own private key for one HTTP request. ``verify_proof``
 checks it as RFC 9449 §4.3 lists, in this order (every failure is ``InvalidDPoPProof`` with the reason):
 
-1. exactly one ``DPoP`` header, a well-formed compact JWS of bounded size;
-2. ``typ`` is ``dpop+jwt`` (§4.2);
-3. ``alg`` is in ``DPOP_SIGNING_ALGORITHMS``: asymmetric only, never ``none`` or an HMAC (RFC 8725 §3.1);
-4. ``jwk`` is a public key of the type the algorithm needs; any private member (``d``, ``p``, ``q``,
-   ``dp``, ``dq``, ``qi``, ``oth``, ``k``) is refused, so is a symmetric key;
-5. the signature verifies with that embedded key (PyJWT; nothing here signs or verifies by hand);
+1. exactly one ``DPoP`` header (``single_proof``);
+2.-5. the JWT itself, in ``jose.verify_dpop_proof`` (the JOSE profile ``DPOP_PROOF``): a compact JWS,
+   ``typ`` ``dpop+jwt``, ``alg`` in ``DPOP_SIGNING_ALGORITHMS`` (never ``none`` or an HMAC), a public
+   ``jwk`` of the type the algorithm needs (any private member such as ``d``, ``p``, ``q``, ``dp``,
+   ``dq``, ``qi``, ``oth``, ``k`` is refused), the signature verified by PyJWT with that embedded key;
 6. ``jti``, ``htm``, ``htu`` and ``iat`` are present; ``htm`` equals the request method and ``htu``
    the request URI without query and fragment, both URIs normalised (RFC 3986 §6.2.2, §6.2.3);
 7. ``iat`` is no older than ``DPOP_PROOF_MAX_AGE`` and no further ahead than ``DPOP_CLOCK_SKEW``;
@@ -17,7 +17,7 @@ checks it as RFC 9449 §4.3 lists, in this order (every failure is ``InvalidDPoP
    ``UseDPoPNonce`` carrying a fresh one in ``DPoP-Nonce``;
 10. last, only for an otherwise valid proof: its ``jti`` was never seen within the window (§11.1).
 
-The key's identity is its RFC 7638 JWK SHA-256 thumbprint (``jwk_thumbprint``): the ``jkt`` that
+The key's identity is its RFC 7638 JWK SHA-256 thumbprint (``jose.jwk_thumbprint``): the ``jkt`` that
 binds access tokens (``cnf.jkt``, §6.1), refresh tokens (§5) and codes (``dpop_jkt``, §10).
 
 Replay cache. Seen ``jti`` values are kept in the Django cache named by ``DPOP_REPLAY_CACHE``, with
@@ -37,53 +37,27 @@ the current one in ``DPoP-Nonce``, so nonces rotate by themselves.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import jwt
 from django.core.cache import caches
 from django.utils.crypto import salted_hmac
 
+from oauth_provider import jose
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidDPoPProof, UseDPoPNonce
+from oauth_provider.jose import DPOP_ALGORITHM_KEYS, DPoPProof, access_token_hash, jwk_thumbprint
 
-PROOF_TYPE = "dpop+jwt"  # RFC 9449 §4.2
+__all__ = ["DPoPProof", "access_token_hash", "jwk_thumbprint", "single_proof", "verify_proof"]
+
 TOKEN_TYPE = "DPoP"  # RFC 9449 §5: token_type of bound access tokens; also the Authorization scheme
 NONCE_HEADER = "DPoP-Nonce"
+SUPPORTED_ALGORITHMS = tuple(DPOP_ALGORITHM_KEYS)
 
-# Algorithms that can never sign a proof: the proof key is public, so a MAC is meaningless (§4.2).
-FORBIDDEN_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
-
-# The key type (and curve) each accepted algorithm needs; PyJWT then loads the key for that algorithm.
-ALGORITHM_KEYS: dict[str, tuple[str, str | None]] = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
-    "EdDSA": ("OKP", None),
-}
-SUPPORTED_ALGORITHMS = tuple(ALGORITHM_KEYS)
-
-# RFC 7638 §3.2: the members of each key type that make up its thumbprint.
-THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
-
-# RFC 7518 §6.2.2, §6.3.2 and §6.4.1, RFC 8037 §2: members only a private or secret key has.
-PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-
-REQUIRED_CLAIMS = ("jti", "htm", "htu", "iat")
-
-# Far larger than any honest proof (an RSA-4096 jwk is about 1 kB); bounds parsing work.
-MAX_PROOF_LENGTH = 8192
-MAX_JTI_LENGTH = 256
-
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 §2.3: percent-encoded unreserved characters are decoded by normalisation.
 _UNRESERVED = "-._~"
@@ -92,54 +66,8 @@ _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 REPLAY_KEY_PREFIX = "oauth_provider:dpop:jti:"
 
 
-@dataclass(frozen=True)
-class DPoPProof:
-    """A verified proof: the key's thumbprint (``jkt``) and the proof's claims."""
-
-    jkt: str
-    algorithm: str
-    jwk: dict[str, Any]
-    claims: dict[str, Any]
-
-    @property
-    def jti(self) -> str:
-        return self.claims["jti"]
-
-
-# --- RFC 7638 thumbprints and the ath hash ----------------------------------------------------
-
-
-def jwk_thumbprint(jwk: dict[str, Any]) -> str:
-    """The RFC 7638 SHA-256 thumbprint of a public JWK, base64url without padding.
-
-    No installed runtime library exposes it (PyJWT has none; joserfc is only a test dependency), so the
-    canonical JSON of §3 is built here: the required members only, sorted, no whitespace. Tests check
-    it against the RFC 7638 §3.1 example and against joserfc.
-    """
-    kty = jwk.get("kty")
-    members = THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
-    if members is None:
-        raise ValueError("unsupported key type")
-    values = {name: jwk.get(name) for name in members}
-    if not all(isinstance(value, str) and value for value in values.values()):
-        raise ValueError("a required key member is missing")
-    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
-
-
-def access_token_hash(token: str) -> str:
-    """``ath`` (RFC 9449 §4.2): base64url of the SHA-256 of the ASCII access token."""
-    return _b64url(hashlib.sha256(token.encode("ascii")).digest())
-
-
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64url_json(segment: str) -> Any:
-    if not _BASE64URL.fullmatch(segment):
-        raise ValueError("not base64url")
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 # --- htu and htm (RFC 9449 §4.3 items 8 and 9) ---------------------------------------------------
@@ -275,26 +203,6 @@ def single_proof(header_value: str | None) -> str | None:
     return value
 
 
-def _public_key(header: dict[str, Any], algorithm: str) -> tuple[jwt.PyJWK, dict[str, Any], str]:
-    jwk = header.get("jwk")
-    if not isinstance(jwk, dict):
-        raise InvalidDPoPProof("The DPoP proof carries no jwk header.")
-    private = sorted(PRIVATE_MEMBERS.intersection(jwk))
-    if private:
-        raise InvalidDPoPProof("The DPoP proof's jwk contains private key material.")
-    kty, crv = ALGORITHM_KEYS[algorithm]
-    if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
-        raise InvalidDPoPProof(f"The DPoP proof's jwk is not a key for {algorithm}.")
-    if kty == "OKP" and jwk.get("crv") not in ("Ed25519", "Ed448"):
-        raise InvalidDPoPProof("The DPoP proof's jwk is not a key for EdDSA.")
-    try:
-        key = jwt.PyJWK.from_dict(jwk, algorithm=algorithm)
-        jkt = jwk_thumbprint(jwk)
-    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, binascii.Error):
-        raise InvalidDPoPProof("The DPoP proof's jwk is not a valid public key.") from None
-    return key, jwk, jkt
-
-
 def verify_proof(
     proof: str | None,
     *,
@@ -312,46 +220,9 @@ def verify_proof(
     """
     if proof is None:
         raise InvalidDPoPProof("A DPoP proof is required.")
-    if not isinstance(proof, str) or len(proof) > MAX_PROOF_LENGTH or not _JWS.fullmatch(proof):
-        raise InvalidDPoPProof("The DPoP proof is not a compact JWS.")
-    try:
-        header = _b64url_json(proof.split(".", 1)[0])
-    except (ValueError, binascii.Error):
-        raise InvalidDPoPProof("The DPoP proof's header is malformed.") from None
-    if not isinstance(header, dict):
-        raise InvalidDPoPProof("The DPoP proof's header is malformed.")
-    if header.get("typ") != PROOF_TYPE:
-        raise InvalidDPoPProof("The DPoP proof's typ must be dpop+jwt.")
-    algorithm = header.get("alg")
-    if (
-        not isinstance(algorithm, str)
-        or algorithm in FORBIDDEN_ALGORITHMS
-        or algorithm not in ALGORITHM_KEYS
-        or algorithm not in oauth_settings.DPOP_SIGNING_ALGORITHMS
-    ):
-        raise InvalidDPoPProof("The DPoP proof is signed with an algorithm that is not accepted.")
-    key, jwk, jkt = _public_key(header, algorithm)
-    try:
-        claims = jwt.decode(
-            proof,
-            key,
-            algorithms=[algorithm],
-            # iat is checked below against the proof window; DPoP proofs have no aud, iss or nbf.
-            options={"verify_aud": False, "verify_iss": False, "verify_iat": False, "verify_nbf": False},
-        )
-    except jwt.InvalidSignatureError:
-        raise InvalidDPoPProof("The DPoP proof's signature does not verify with its jwk.") from None
-    except jwt.ExpiredSignatureError:
-        raise InvalidDPoPProof("The DPoP proof expired.") from None
-    except jwt.PyJWTError:
-        raise InvalidDPoPProof("The DPoP proof is malformed.") from None
-    missing = [name for name in REQUIRED_CLAIMS if name not in claims]
-    if missing:
-        raise InvalidDPoPProof(f"The DPoP proof lacks the {missing[0]} claim.")
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
-        raise InvalidDPoPProof("The DPoP proof's jti claim is invalid.")
-    if not isinstance(claims["htm"], str) or claims["htm"] != method:
+    verified = jose.verify_dpop_proof(proof, algorithms=oauth_settings.DPOP_SIGNING_ALGORITHMS)
+    claims = verified.claims
+    if claims["htm"] != method:
         raise InvalidDPoPProof("The DPoP proof's htm does not match the request method.")
     try:
         htu_matches = hmac.compare_digest(normalise_htu(claims["htu"]), normalise_htu(uri))
@@ -371,15 +242,12 @@ def verify_proof(
         if not nonce_is_valid(nonce, now):
             description = "A DPoP nonce is required." if nonce is None else "The DPoP nonce is stale or unknown."
             raise UseDPoPNonce(description, headers=nonce_headers())
-    if not record_jti(jkt, jti):
+    if not record_jti(verified.jkt, verified.jti):
         raise InvalidDPoPProof("The DPoP proof was already used (jti).")
-    public_jwk = {name: jwk[name] for name in THUMBPRINT_MEMBERS[jwk["kty"]]}
-    return DPoPProof(jkt=jkt, algorithm=algorithm, jwk=public_jwk, claims=dict(claims))
+    return verified
 
 
-def _check_iat(iat: Any, now: float) -> None:
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)):
-        raise InvalidDPoPProof("The DPoP proof's iat claim is invalid.")
+def _check_iat(iat: float, now: float) -> None:
     if iat < now - oauth_settings.DPOP_PROOF_MAX_AGE:
         raise InvalidDPoPProof("The DPoP proof is too old (iat).")
     if iat > now + oauth_settings.DPOP_CLOCK_SKEW:
