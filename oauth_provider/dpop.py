@@ -65,6 +65,13 @@ _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 REPLAY_KEY_PREFIX = "oauth_provider:dpop:jti:"
 
+# An RFC 7638 SHA-256 thumbprint: 32 bytes in unpadded base64url (the dpop_jkt parameter, RFC 9449 §10).
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def is_jkt(value: str) -> bool:
+    return _JKT.fullmatch(value or "") is not None
+
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

@@ -121,14 +121,27 @@ def test_public_client_gets_bound_tokens_and_uses_them_with_proofs(live):
 
 def test_a_code_bound_with_dpop_jkt_needs_a_proof_of_that_key(live):
     app = PublicApplicationFactory(redirect_uris=REDIRECT_URI, allowed_scopes="read")
-    user = UserFactory()
     key = ProofKey("ES256")
-    code = authorization_code(live, app.client_id, user, dpop_jkt=key.jkt)
+    # A user each time: a remembered consent would skip the page log_in_and_consent expects.
+    code = authorization_code(live, app.client_id, UserFactory(), dpop_jkt=key.jkt)
     assert_refused(post_token(live, code_body(app.client_id, code)), "invalid_grant", "dpop_jkt")
-    code = authorization_code(live, app.client_id, user, dpop_jkt=key.jkt)
     assert_refused(post_token(live, code_body(app.client_id, code), key=ProofKey("ES256")), "invalid_grant", "dpop_jkt")
-    code = authorization_code(live, app.client_id, user, dpop_jkt=key.jkt)
+    # The refusals did not spend the code: the key's holder still redeems it.
     assert post_token(live, code_body(app.client_id, code), key=key).status_code == 200
+    assert_refused(post_token(live, code_body(app.client_id, code), key=key), "invalid_grant")
+
+
+def test_a_malformed_dpop_jkt_is_refused_at_the_authorization_endpoint(live):
+    app = PublicApplicationFactory(redirect_uris=REDIRECT_URI, allowed_scopes="read")
+    with requests.Session() as browser:
+        query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT_URI,
+                           "scope": "read", "state": "s", "code_challenge": pkce_s256(VERIFIER),
+                           "code_challenge_method": "S256", "dpop_jkt": "not-a-thumbprint"})
+        response = browser.get(f"{live}/oauth/authorize/?{query}", allow_redirects=False, timeout=TIMEOUT)
+    assert response.status_code == 302
+    location = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert location["error"] == ["invalid_request"]
+    assert "dpop_jkt" in location["error_description"][0]
 
 
 def test_a_public_client_without_dpop_still_gets_bearer_tokens(live):
