@@ -97,6 +97,10 @@ def test_a_proof_used_at_one_server_is_a_replay_at_the_other(two_servers):
     first = post_token(a, a, {"grant_type": "client_credentials"}, proof, auth=SERVICE_CLIENT)
     assert first.status_code == 200, first.text
     assert first.json()["token_type"] == "DPoP"
+    # The jti went to Redis (DPOP_CACHE_URL), the replay cache of both servers.
+    import redis
+
+    assert redis.Redis.from_url(REDIS_URL).keys("*oauth_provider:dpop:jti:*")
     replay = post_token(b, a, {"grant_type": "client_credentials"}, proof, auth=SERVICE_CLIENT)
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_dpop_proof"
