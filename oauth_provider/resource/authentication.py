@@ -16,7 +16,7 @@ from django.utils.functional import SimpleLazyObject
 from rest_framework.authentication import BaseAuthentication
 
 from oauth_provider.resource.bearer import DPOP, resolve
-from oauth_provider.resource.responses import dpop_required_error, raise_for_drf, www_authenticate
+from oauth_provider.resource.responses import dpop_required_error, raise_for_drf, success_headers, www_authenticate
 from oauth_provider.resource.validator import AccessTokenInfo
 
 
@@ -40,6 +40,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise_for_drf(request, error, dpop_required=self.dpop_required)
         if info is None:
             return None
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        if view is not None and isinstance(getattr(view, "headers", None), dict):
+            view.headers.update(success_headers(request))  # DRF applies the view's headers to its answer
         return lazy_user(info), info
 
     def authenticate_header(self, request: Any) -> str:

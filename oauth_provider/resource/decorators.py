@@ -32,7 +32,12 @@ from typing import Any
 from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.authentication import lazy_user
 from oauth_provider.resource.bearer import DPOP, resolve
-from oauth_provider.resource.responses import challenge_response, dpop_required_error, insufficient_scope
+from oauth_provider.resource.responses import (
+    challenge_response,
+    dpop_required_error,
+    insufficient_scope,
+    success_headers,
+)
 
 
 def _is_request(value: Any) -> bool:
@@ -60,7 +65,11 @@ def require_scopes(*scopes: str, dpop: bool = False) -> Callable:
             if error is not None:
                 return challenge_response(error, dpop_required=dpop)
             request.user = lazy_user(info)
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+            for name, value in success_headers(request).items():
+                if hasattr(response, "has_header") and not response.has_header(name):
+                    response[name] = value
+            return response
 
         # A bearer or DPoP token is never sent by a browser on its own, so CSRF protection has nothing to
         # protect here; without this, Django's CSRF middleware would refuse token-authenticated POSTs.

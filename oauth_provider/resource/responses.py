@@ -24,7 +24,7 @@ from typing import Any
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
-from oauth_provider import http
+from oauth_provider import dpop, http
 from oauth_provider.conf import oauth_settings
 from oauth_provider.dpop import TOKEN_TYPE as DPOP_SCHEME
 from oauth_provider.errors import InsufficientScope, InvalidToken, OAuthError, TokenRequired
@@ -90,6 +90,15 @@ def challenge_response(error: OAuthError, *, dpop_required: bool = False) -> Jso
     for name, value in error_headers(error, dpop_required=dpop_required).items():
         response[name] = value
     return response
+
+
+def success_headers(request: Any) -> dict[str, str]:
+    """Headers of a successful answer to a DPoP request: the current nonce when APIs require nonces
+    (RFC 9449 §9), so a client follows its rotation without a ``use_dpop_nonce`` round trip."""
+    django_request = getattr(request, "_request", request)
+    if getattr(django_request, "oauth_dpop", None) is not None and oauth_settings.RESOURCE_DPOP_NONCE_REQUIRED:
+        return dpop.nonce_headers()
+    return {}
 
 
 def raise_for_drf(request: Any, error: OAuthError, *, dpop_required: bool = False) -> None:

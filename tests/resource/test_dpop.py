@@ -226,3 +226,20 @@ def test_malformed_dpop_authorization(client):
     response = client.get("/function", HTTP_AUTHORIZATION="DPoP ")
     assert response.status_code == 400
     assert response["WWW-Authenticate"].startswith('DPoP realm="api", error="invalid_request"')
+
+
+@pytest.mark.parametrize("path", ["/function", "/drf-scopes", "/dpop-drf", "/open"])
+def test_successful_answers_carry_the_current_nonce_when_nonces_are_required(client, key, path):
+    access = bound_token(key)
+    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "RESOURCE_DPOP_NONCE_REQUIRED": True}):
+        response = client.get(path, **dpop_headers(key, access, path, nonce=dpop.current_nonce()))
+        assert response.status_code == 200, response.content
+        assert response["DPoP-Nonce"] == dpop.current_nonce()
+    assert "DPoP-Nonce" not in client.get(path, **dpop_headers(key, access, path))
+
+
+def test_bearer_answers_carry_no_nonce(client):
+    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "RESOURCE_DPOP_NONCE_REQUIRED": True}):
+        response = client.get("/function", HTTP_AUTHORIZATION=f"Bearer {token(scope='read')}")
+    assert response.status_code == 200
+    assert "DPoP-Nonce" not in response
