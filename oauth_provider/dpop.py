@@ -26,7 +26,8 @@ as a proof can be accepted (max age plus skew). The key is a digest of (thumbpri
 cannot burn another client's jtis. Use a cache of its own, never evicting before expiry (Redis with
 ``maxmemory-policy noeviction`` or ``volatile-ttl`` on a dedicated database), not the one that holds
 the rate-limit counters: whoever can fill an LRU cache with counters could evict seen jtis and replay
-a captured proof. ``checks.py`` warns when both settings name the same alias. A cache error fails closed.
+a captured proof. A cache error fails closed (the request errors, the check is never skipped); the
+deploy check W020 warns about a dummy cache, which would remember nothing.
 
 Nonces (§8, §9) need no database and no per-request write: a nonce is an HMAC, under a server
 secret, of the current time window (``DPOP_NONCE_LIFETIME`` seconds). Every process computes the
@@ -232,7 +233,7 @@ def verify_proof(
     if claims["htm"] != method:
         raise InvalidDPoPProof("The DPoP proof's htm does not match the request method.")
     try:
-        htu_matches = hmac.compare_digest(normalise_htu(claims["htu"]), normalise_htu(uri))
+        htu_matches = hmac.compare_digest(normalise_htu(claims["htu"]).encode(), normalise_htu(uri).encode())
     except ValueError:
         htu_matches = False
     if not htu_matches:
@@ -242,7 +243,7 @@ def verify_proof(
         ath = claims.get("ath")
         if ath is None:
             raise InvalidDPoPProof("The DPoP proof lacks the ath claim.")
-        if not isinstance(ath, str) or not hmac.compare_digest(ath, access_token_hash(access_token)):
+        if not isinstance(ath, str) or not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
             raise InvalidDPoPProof("The DPoP proof's ath does not match the access token.")
     if require_nonce:
         nonce = claims.get("nonce")

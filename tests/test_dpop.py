@@ -13,6 +13,9 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from oauth_provider import dpop
 from oauth_provider.errors import InvalidDPoPProof, UseDPoPNonce
@@ -316,3 +319,32 @@ def test_a_nonce_problem_does_not_burn_the_jti(es256):
         dpop.verify_proof(es256.proof("POST", URL, jti="n"), method="POST", uri=URL, require_nonce=True)
     proof = es256.proof("POST", URL, jti="n", nonce=dpop.current_nonce())
     assert dpop.verify_proof(proof, method="POST", uri=URL, require_nonce=True)
+
+
+def test_non_ascii_htu_and_ath_are_refused_not_crashing(es256):
+    refused(es256.proof("POST", "https://server.example.com/tökén"), "htu")
+    refused(es256.proof("GET", URL, ath="é" * 43), "ath does not match", method="GET", access_token="tok.en")
+    refused(es256.proof("POST", URL, htu="https://server.example.com/token\u00a0"), "htu")
+
+
+# --- fuzzing: only the documented errors escape ---------------------------------------------------
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300) | st.from_regex(r"[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}",
+                                            fullmatch=True))
+def test_any_header_value_is_refused_cleanly(value):
+    with pytest.raises(InvalidDPoPProof):
+        dpop.verify_proof(dpop.single_proof(value) if value.strip() and "," not in value else value,
+                          method="POST", uri=URL)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_htu_normalises_or_is_refused(value):
+    try:
+        normalised = dpop.normalise_htu(value)
+    except ValueError:
+        return
+    assert normalised.startswith(("http://", "https://"))
+    assert dpop.normalise_htu(normalised) == normalised
