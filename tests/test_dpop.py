@@ -348,3 +348,13 @@ def test_any_htu_normalises_or_is_refused(value):
         return
     assert normalised.startswith(("http://", "https://"))
     assert dpop.normalise_htu(normalised) == normalised
+
+
+def test_a_replay_cache_failure_fails_the_proof_closed(es256, monkeypatch):
+    class Down:
+        def add(self, *args, **kwargs):
+            raise ConnectionError("replay cache unreachable")
+
+    monkeypatch.setattr(dpop, "caches", {dpop.oauth_settings.DPOP_REPLAY_CACHE: Down()})
+    with pytest.raises(ConnectionError):
+        dpop.verify_proof(es256.proof("POST", URL), method="POST", uri=URL)

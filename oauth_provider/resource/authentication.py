@@ -34,7 +34,7 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Any) -> tuple[Any, AccessTokenInfo] | None:
         info, error = resolve(request)
-        if error is None and info is not None and self.dpop_required and request.oauth_scheme != DPOP:
+        if error is None and info is not None and self.dpop_required and getattr(request, "oauth_scheme", None) != DPOP:
             error = dpop_required_error()
         if error is not None:
             raise_for_drf(request, error, dpop_required=self.dpop_required)

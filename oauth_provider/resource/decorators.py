@@ -58,7 +58,7 @@ def require_scopes(*scopes: str, dpop: bool = False) -> Callable:
             info, error = resolve(request)
             if error is None and info is None:
                 error = TokenRequired()
-            if error is None and dpop and request.oauth_scheme != DPOP:
+            if error is None and dpop and getattr(request, "oauth_scheme", None) != DPOP:
                 error = dpop_required_error()
             if error is None and not info.has_scopes(*required):
                 error = insufficient_scope(required)
