@@ -22,10 +22,23 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     mint: Callable[[int], list[str]] | None = None  # single-use bodies
+    # Single-use values of one more header, made for the request URL: (url, n) -> n values (DPoP proofs).
+    header_name: str | None = None
+    mint_header: Callable[[str, int], list[str]] | None = None
 
     @property
     def single_use(self) -> bool:
         return self.mint is not None
+
+    @property
+    def single_use_header(self) -> bool:
+        return self.mint_header is not None
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The headers of one request to ``url`` (with a fresh single-use header when the case has one)."""
+        if self.mint_header is None:
+            return dict(self.headers)
+        return {**self.headers, self.header_name: self.mint_header(url, 1)[0]}
 
     def bodies(self, count: int) -> list[str]:
         if self.mint is not None:
@@ -70,6 +83,12 @@ def _bearer(world: World) -> Prepared:
     return Prepared(headers={"Authorization": f"Bearer {fixtures.access_token(world)}"})
 
 
+def _dpop(world: World) -> Prepared:
+    key, access = fixtures.dpop_access_token(world)
+    return Prepared(headers={"Authorization": f"DPoP {access}"}, header_name="DPoP",
+                    mint_header=lambda url, n: fixtures.dpop_proofs(key, "GET", url, access, n))
+
+
 def _introspection(world: World) -> Prepared:
     return Prepared(headers={"Authorization": world.service.basic, "Content-Type": FORM},
                     body=urlencode({"token": fixtures.access_token(world), "token_type_hint": "access_token"}))
@@ -100,6 +119,8 @@ CASES: list[Case] = [
          floor=FLOOR_A, target_ratio=0.12, max_queries=6),
     Case("protected_api", "4. protected DRF view (JWT)", "GET", PROTECTED_PATH, _bearer,
          floor=FLOOR_B, target_ratio=0.90, max_queries=0, scale=True),
+    Case("protected_api_dpop", "4. protected DRF view (DPoP-bound JWT + proof)", "GET", PROTECTED_PATH, _dpop,
+         floor=FLOOR_B, max_queries=0),
     Case("introspection", "5. introspection", "POST", "/oauth/introspect/", _introspection,
          floor=FLOOR_A, target_ratio=0.30, max_queries=2),
     Case("revocation", "5. revocation (refresh token)", "POST", "/oauth/revoke/", _revocation, floor=FLOOR_A),

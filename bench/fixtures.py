@@ -79,6 +79,49 @@ def access_token(world: World) -> str:
     ).token
 
 
+def dpop_access_token(world: World) -> tuple[object, str]:
+    """A DPoP key pair (P-256) and an access token bound to it (``cnf.jkt``, RFC 9449 §6.1)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from oauth_provider.dpop import jwk_thumbprint
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jkt = jwk_thumbprint(_public_jwk(key))
+    token = issue_access_token(
+        application=world.web.application, user=world.user, scope=["read"], grant_type="authorization_code",
+        dpop_jkt=jkt,
+    ).token
+    return key, token
+
+
+def _public_jwk(key) -> dict:
+    import json
+
+    from jwt.algorithms import ECAlgorithm
+
+    jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    return {name: jwk[name] for name in ("crv", "kty", "x", "y")}
+
+
+def dpop_proofs(key, method: str, url: str, access_token: str, count: int) -> list[str]:
+    """``count`` single-use DPoP proofs (RFC 9449 §4) for one request, signed with PyJWT."""
+    import secrets
+    import time
+
+    import jwt
+
+    from oauth_provider.dpop import access_token_hash
+
+    header = {"typ": "dpop+jwt", "jwk": _public_jwk(key)}
+    ath = access_token_hash(access_token)
+    now = int(time.time())
+    return [
+        jwt.encode({"jti": secrets.token_urlsafe(12), "htm": method, "htu": url, "iat": now, "ath": ath},
+                   key, algorithm="ES256", headers=header)
+        for _ in range(count)
+    ]
+
+
 def mint_codes(world: World, count: int) -> list[str]:
     """``count`` unused authorization codes with an S256 challenge; returns the token request bodies."""
     now = timezone.now()

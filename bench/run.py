@@ -109,8 +109,8 @@ class Bench:
             try:
                 prepared = case.prepare(self.world)
                 body = prepared.bodies(1)[0] if (prepared.single_use or prepared.body) else None
-                status = probe(self.servers[case.signing_algorithm].url + case.path, case.method,
-                               prepared.headers, body)
+                url = self.servers[case.signing_algorithm].url + case.path
+                status = probe(url, case.method, prepared.headers_for(url), body)
             except Exception as exc:
                 skipped[case.name] = f"fixture failed: {type(exc).__name__}: {exc}"
                 continue
@@ -129,7 +129,6 @@ class Bench:
         from django.test import Client
         from django.test.utils import CaptureQueriesContext, override_settings
 
-        headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-type"}
         content_type = prepared.headers.get("Content-Type", "application/octet-stream")
         bodies = prepared.bodies(4) if prepared.single_use else [prepared.body or ""] * 4
         client = Client()
@@ -137,6 +136,8 @@ class Bench:
         algorithm = {**settings.OAUTH_PROVIDER, "SIGNING_ALGORITHM": case.signing_algorithm}
         with override_settings(OAUTH_PROVIDER=algorithm):
             for index, body in enumerate(bodies):
+                headers = {k: v for k, v in prepared.headers_for("http://testserver" + case.path).items()
+                           if k.lower() != "content-type"}
                 with CaptureQueriesContext(connection) as captured:
                     response = client.generic(case.method, case.path, body or "", content_type=content_type,
                                               headers=headers)
@@ -156,14 +157,24 @@ class Bench:
         path.write_text("\n".join(bodies) + "\n", encoding="utf-8")
         return path
 
+    def _header_file(self, case, prepared, url: str, count: int) -> Path | None:
+        if not prepared.single_use_header:
+            return None
+        path = self.workdir / f"{case.name}.headers"
+        path.write_text("\n".join(prepared.mint_header(url, count)) + "\n", encoding="utf-8")
+        return path
+
     def _wrk(self, case, prepared, duration: int, pool: int):
         from .wrk import run_wrk
 
+        url = self.servers[case.signing_algorithm].url + case.path
         body_file = self._body_file(case, prepared, pool)
         return run_wrk(
-            self.servers[case.signing_algorithm].url + case.path,
+            url,
             method=case.method,
             headers=prepared.headers,
+            header_name=prepared.header_name,
+            header_file=self._header_file(case, prepared, url, pool),
             body_file=body_file,
             duration=duration,
             connections=self.config.connections,
@@ -174,9 +185,10 @@ class Bench:
         config = self.config
         pools: dict[str, int] = {}
         for case, prepared in ready:
-            warm_pool = min(config.max_pool, 4000) if prepared.single_use else 1
+            single_use = prepared.single_use or prepared.single_use_header
+            warm_pool = min(config.max_pool, 4000) if single_use else 1
             warm = self._wrk(case, prepared, config.warmup, warm_pool)
-            if prepared.single_use:
+            if single_use:
                 # Enough single-use bodies for one timed run at the warm-up rate, with 50% to spare.
                 pools[case.name] = int(min(config.max_pool, max(500, warm.requests_per_sec * config.duration * 1.5)))
             log(f"warm-up {case.name}: {warm.requests_per_sec:.0f} req/s"

@@ -105,6 +105,8 @@ def run_wrk(
     duration: int,
     connections: int,
     threads: int,
+    header_name: str | None = None,
+    header_file: Path | None = None,
 ) -> WrkResult:
     """One bounded wrk run against ``url`` (wrk takes whole seconds)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency",
@@ -113,7 +115,8 @@ def run_wrk(
         command += ["-H", f"{name}: {value}"]
     command.append(url)
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_THREADS": str(threads),
-           "BENCH_BODY_FILE": str(body_file) if body_file else ""}
+           "BENCH_BODY_FILE": str(body_file) if body_file else "",
+           "BENCH_HEADER_NAME": header_name or "", "BENCH_HEADER_FILE": str(header_file) if header_file else ""}
     completed = subprocess.run(  # noqa: S603 (fixed program, arguments built here)
         command, env=env, capture_output=True, text=True, timeout=duration + 30, check=True
     )

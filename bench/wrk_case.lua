@@ -3,6 +3,8 @@
 --   BENCH_BODY_FILE  optional: one request body per line; each request takes the next line, so
 --                    single-use codes and refresh tokens are each presented once. Threads take
 --                    disjoint slices (line i goes to thread i mod BENCH_THREADS).
+--   BENCH_HEADER_NAME, BENCH_HEADER_FILE  optional: one value of that header per line, each sent
+--                    once, sliced per thread like the bodies (single-use DPoP proofs)
 --   BENCH_THREADS    the -t value given to wrk
 -- Headers come from wrk's -H options. done() prints one line "BENCH_JSON {...}" with the counts
 -- per HTTP status, how often a body pool wrapped around, and the latency percentiles (microseconds).
@@ -16,23 +18,35 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
+local function slice(path)
+   local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+   local lines = {}
+   local line_no = 0
+   for line in io.lines(path) do
+      if line_no % nthreads == id then
+         table.insert(lines, line)
+      end
+      line_no = line_no + 1
+   end
+   return lines
+end
+
 function init(args)
    method = os.getenv("BENCH_METHOD") or "GET"
    statuses = {}
    wrapped = 0
    bodies = nil
    index = 0
+   header_values = nil
+   header_index = 0
    local path = os.getenv("BENCH_BODY_FILE")
    if path and path ~= "" then
-      local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
-      bodies = {}
-      local line_no = 0
-      for line in io.lines(path) do
-         if line_no % nthreads == id then
-            table.insert(bodies, line)
-         end
-         line_no = line_no + 1
-      end
+      bodies = slice(path)
+   end
+   header_name = os.getenv("BENCH_HEADER_NAME")
+   local header_path = os.getenv("BENCH_HEADER_FILE")
+   if header_name and header_name ~= "" and header_path and header_path ~= "" then
+      header_values = slice(header_path)
    end
 end
 
@@ -46,7 +60,21 @@ function request()
       end
       body = bodies[index]
    end
-   return wrk.format(method, nil, nil, body)
+   local headers = nil
+   if header_values and #header_values > 0 then
+      header_index = header_index + 1
+      if header_index > #header_values then
+         header_index = 1
+         wrapped = wrapped + 1
+      end
+      -- wrk.format uses the headers given instead of the -H ones, so copy those in.
+      headers = {}
+      for name, value in pairs(wrk.headers) do
+         headers[name] = value
+      end
+      headers[header_name] = header_values[header_index]
+   end
+   return wrk.format(method, nil, headers, body)
 end
 
 function response(status, headers, body)

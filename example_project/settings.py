@@ -68,6 +68,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# DPoP proof jtis (RFC 9449 §11.1) in a cache of their own, shared by every process and never evicting
+# early (e.g. redis://127.0.0.1:6379/3 with maxmemory-policy noeviction); unset: the default cache.
+if env("DPOP_CACHE_URL", default=""):
+    CACHES["dpop"] = env.cache("DPOP_CACHE_URL")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -106,6 +110,10 @@ OAUTH_PROVIDER = {
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": env.int("OAUTH_RESOURCE_JWKS_MIN_REFETCH_SECONDS", default=30),
     # With a shared CACHE_URL (Redis), the API refuses tokens revoked by any process.
     "RESOURCE_CHECK_REVOCATION": env.bool("OAUTH_RESOURCE_CHECK_REVOCATION", default=False),
+    "DPOP_REPLAY_CACHE": "dpop" if "dpop" in CACHES else "default",
+    # RFC 9449 §8, §9: server nonces in DPoP proofs, at the token endpoint and at the demo API.
+    "DPOP_NONCE_REQUIRED": env.bool("OAUTH_DPOP_NONCE_REQUIRED", default=False),
+    "RESOURCE_DPOP_NONCE_REQUIRED": env.bool("OAUTH_RESOURCE_DPOP_NONCE_REQUIRED", default=False),
 }
 
 LOGGING = {

@@ -86,7 +86,28 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                              id="oauth_provider.E007")
             )
     errors.extend(_registration_errors())
+    errors.extend(_dpop_errors())
     return errors
+
+
+def _dpop_errors() -> list[checks.CheckMessage]:
+    """DPoP proofs (RFC 9449): known asymmetric algorithms, positive windows."""
+    from oauth_provider.dpop import SUPPORTED_ALGORITHMS
+
+    problems = []
+    algorithms = oauth_settings.DPOP_SIGNING_ALGORITHMS
+    if isinstance(algorithms, str) or not algorithms or any(a not in SUPPORTED_ALGORITHMS for a in algorithms):
+        problems.append(f"DPOP_SIGNING_ALGORITHMS must be a non-empty list from {', '.join(SUPPORTED_ALGORITHMS)}")
+    for name in ("DPOP_PROOF_MAX_AGE", "DPOP_NONCE_LIFETIME"):
+        value = getattr(oauth_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            problems.append(f"{name} must be a positive number of seconds")
+    skew = oauth_settings.DPOP_CLOCK_SKEW
+    if isinstance(skew, bool) or not isinstance(skew, int) or skew < 0:
+        problems.append("DPOP_CLOCK_SKEW must be zero or a positive number of seconds")
+    if not problems:
+        return []
+    return [checks.Error("OAUTH_PROVIDER: " + "; ".join(problems) + ".", id="oauth_provider.E020")]
 
 
 def _registration_errors() -> list[checks.CheckMessage]:
@@ -166,7 +187,30 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W009",
             )
         )
+    warnings.extend(_dpop_replay_cache_warnings())
     return warnings
+
+
+def _dpop_replay_cache_warnings() -> list[checks.CheckMessage]:
+    """The DPoP replay cache (RFC 9449 §11.1) must remember jtis: a dummy cache accepts every replay.
+
+    Whether a real cache may evict early (an LRU Redis, a culling LocMemCache shared with the
+    rate-limit counters) cannot be read from the settings; the README's DPoP section says what to use.
+    """
+    from django.conf import settings
+
+    alias = oauth_settings.DPOP_REPLAY_CACHE
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if alias in settings.CACHES and backend != "django.core.cache.backends.dummy.DummyCache":
+        return []
+    return [
+        checks.Warning(
+            f"DPOP_REPLAY_CACHE {alias!r} is not a cache that remembers: replayed DPoP proofs would be accepted.",
+            hint="Point DPOP_REPLAY_CACHE at a cache every process shares and that does not evict before "
+                 "expiry (e.g. a Redis database of its own with maxmemory-policy noeviction).",
+            id="oauth_provider.W020",
+        )
+    ]
 
 
 # Per-client opt-ins that weaken the defaults: check id, test on the client's row, wording, hint.

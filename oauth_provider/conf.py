@@ -101,6 +101,23 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_RETENTION_DAYS": 365,
     # Longest accepted value of any single request parameter, in characters.
     "MAX_PARAMETER_LENGTH": 2048,
+    # --- DPoP (RFC 9449, oauth_provider.dpop): proofs of possession at the token endpoint and at APIs ---
+    # JWS algorithms accepted for DPoP proofs (dpop_signing_alg_values_supported): asymmetric only.
+    "DPOP_SIGNING_ALGORITHMS": ["ES256", "RS256", "PS256", "EdDSA"],
+    # Oldest accepted proof, in seconds since its iat; and how far ahead of our clock an iat may be.
+    "DPOP_PROOF_MAX_AGE": 300,
+    "DPOP_CLOCK_SKEW": 30,
+    # Require a server nonce (RFC 9449 §8) in proofs sent to the token endpoint, and (§9) to APIs.
+    "DPOP_NONCE_REQUIRED": False,
+    "RESOURCE_DPOP_NONCE_REQUIRED": False,
+    # Seconds one nonce is handed out; the previous window's nonce is still accepted.
+    "DPOP_NONCE_LIFETIME": 300,
+    # Secret of the nonce HMAC, shared by the authorization server and the APIs that check nonces;
+    # None derives one from SECRET_KEY (enough when they run one Django project).
+    "DPOP_NONCE_SECRET": None,
+    # Cache alias remembering seen proof jtis (shared by every process, e.g. Redis); it must not evict
+    # entries early, so not the rate-limit cache (a deploy check warns when it is RATE_LIMIT_CACHE).
+    "DPOP_REPLAY_CACHE": "default",
     # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---
     # The `aud` an API accepts; None means ACCESS_TOKEN_AUDIENCE (or the issuer), what this server issues.
     "RESOURCE_AUDIENCE": None,

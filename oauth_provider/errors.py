@@ -153,6 +153,25 @@ class InvalidClientMetadata(OAuthError):
     error = "invalid_client_metadata"
 
 
+# --- RFC 9449 §12.2 (DPoP) ------------------------------------------------------------------------
+
+
+class InvalidDPoPProof(OAuthError):
+    """The DPoP proof is missing, malformed, replayed or does not match the request (RFC 9449 §5, §7.1).
+
+    400 at the token endpoint; the resource side answers it with 401 and a ``DPoP`` challenge.
+    """
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """The server wants a nonce in the proof (RFC 9449 §8, §9); ``DPoP-Nonce`` carries a fresh one."""
+
+    error = "use_dpop_nonce"
+    default_description = "Use the DPoP nonce the server provides in the DPoP-Nonce header."
+
+
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

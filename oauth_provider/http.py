@@ -1,5 +1,5 @@
 """HTTP parsing shared by every endpoint: where a request came from, its single-valued parameters,
-the ``Authorization`` header (Basic and Bearer) and the one ``WWW-Authenticate`` challenge builder.
+the ``Authorization`` header (Basic, Bearer and DPoP) and the one ``WWW-Authenticate`` challenge builder.
 
 Protocol code receives these plain values, never an ``HttpRequest``.
 """
@@ -195,6 +195,18 @@ def bearer_credentials(authorization: str) -> str | None:
     another scheme, possibly ``""`` or malformed (check it with ``is_b64token``)."""
     scheme, credentials = authorization_scheme(authorization)
     return credentials if scheme == "bearer" else None
+
+
+# The schemes that carry an access token: RFC 6750 §2.1 and RFC 9449 §7.1 (a DPoP-bound token + a proof).
+ACCESS_TOKEN_SCHEMES = {"bearer": "Bearer", "dpop": "DPoP"}
+
+
+def access_token_credentials(authorization: str) -> tuple[str, str] | None:
+    """``(scheme, credentials)`` of an ``Authorization: Bearer`` or ``DPoP`` header, the scheme spelt as
+    registered; None for no header or another scheme; the credentials possibly ``""`` or malformed."""
+    scheme, credentials = authorization_scheme(authorization)
+    name = ACCESS_TOKEN_SCHEMES.get(scheme)
+    return (name, credentials) if name else None
 
 
 def is_b64token(value: str) -> bool:

@@ -1,15 +1,17 @@
 """The one place JWTs are signed and checked: JOSE profiles, over PyJWT (RFC 7515, RFC 7519, RFC 8725).
 
 A *profile* names what kind of JWT a token is: its ``typ`` header (explicit typing, RFC 8725 §3.11) and
-the claims it must carry. Today there is one, ``ACCESS_TOKEN`` (RFC 9068). An OpenID Connect ID Token
-or a DPoP proof (``dpop+jwt``, RFC 9449) is added as another ``Profile`` here; ``issue`` and ``verify``
-stay the same.
+the claims it must carry: ``ACCESS_TOKEN`` (RFC 9068) and ``DPOP_PROOF`` (``dpop+jwt``, RFC 9449 §4.2).
+An OpenID Connect ID Token is added as another ``Profile`` here; ``issue`` and ``verify`` stay the same.
 
 - ``issue(claims, key)`` signs a JWT of a profile with one of our keys (header ``typ``, ``kid``, ``alg``).
 - ``verify(token, ...)`` is the only checker: the authorization server's own look-ups (introspection,
   revocation: ``tokens.lookup``) and the resource side (``resource.validator``) both call it.
 - ``unverified_header(token)`` is the one JOSE header reader.
 - ``parse_jwk_set(document)`` turns a JWK Set into the ``kid -> PyJWK`` dict ``verify`` looks keys up in.
+- ``verify_dpop_proof(proof, algorithms)`` checks a DPoP proof as a JWT: signed by the public key in its
+  own header; ``jwk_thumbprint`` (RFC 7638) names that key and ``access_token_hash`` is ``ath``. What a
+  proof says about the HTTP request (``htm``, ``htu``, ``iat``, ``nonce``, replay) is ``oauth_provider.dpop``.
 
 Nothing here touches the database or the settings: keys and parameters come from the caller.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import re
@@ -28,7 +31,7 @@ from typing import Any, Protocol
 import jwt
 from jwt import PyJWK
 
-from oauth_provider.errors import InvalidToken
+from oauth_provider.errors import InvalidDPoPProof, InvalidToken
 
 logger = logging.getLogger("oauth_provider")
 
@@ -223,3 +226,134 @@ def parse_jwk_set(document: Any) -> dict[str, PyJWK]:
         except jwt.PyJWTError:
             logger.warning("skipping an unusable key in the JWK Set: kid=%r", jwk["kid"][:64])
     return keys
+
+
+# --- DPoP proofs (RFC 9449 §4) -----------------------------------------------------------------------
+
+# RFC 9449 §4.2: a proof is explicitly typed and carries these claims (ath and nonce when asked for).
+DPOP_PROOF = Profile(typ="dpop+jwt", required_claims=("jti", "htm", "htu", "iat"), string_claims=("jti", "htm", "htu"))
+
+# The key type (and curve) each proof algorithm needs; PyJWT then loads the key for that algorithm.
+DPOP_ALGORITHM_KEYS: dict[str, tuple[str, str | None]] = {
+    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
+    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
+    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
+    "EdDSA": ("OKP", None),
+}
+
+# RFC 7638 §3.2: the members of each key type that make up its thumbprint.
+THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+
+# RFC 7518 §6.2.2, §6.3.2 and §6.4.1, RFC 8037 §2: members only a private or secret key has.
+PRIVATE_KEY_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+MAX_JTI_LENGTH = 256
+
+_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class DPoPProof:
+    """A proof whose signature verified with its own ``jwk``: the key's thumbprint and the claims."""
+
+    jkt: str
+    algorithm: str
+    jwk: dict[str, Any]
+    claims: dict[str, Any]
+
+    @property
+    def jti(self) -> str:
+        return self.claims["jti"]
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK, base64url without padding.
+
+    PyJWT has no thumbprint (joserfc has one but is only a test dependency), so the canonical JSON of
+    RFC 7638 §3 is built here: the required members only, in lexicographic order, no whitespace; then
+    hashed. Tests hold it to the RFC 7638 §3.1 example and to joserfc. ValueError for another key type
+    or a missing member.
+    """
+    kty = jwk.get("kty")
+    members = THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
+    if members is None:
+        raise ValueError("unsupported key type")
+    values = {name: jwk.get(name) for name in members}
+    if not all(isinstance(value, str) and value for value in values.values()):
+        raise ValueError("a required key member is missing")
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def access_token_hash(token: str) -> str:
+    """``ath`` (RFC 9449 §4.2): base64url of the SHA-256 of the ASCII access token."""
+    return _b64url(hashlib.sha256(token.encode("ascii")).digest())
+
+
+def _proof_key(header: Mapping[str, Any], algorithm: str) -> tuple[PyJWK, dict[str, Any], str]:
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise InvalidDPoPProof("The DPoP proof carries no jwk header.")
+    if PRIVATE_KEY_MEMBERS.intersection(jwk):
+        raise InvalidDPoPProof("The DPoP proof's jwk contains private key material.")
+    kty, crv = DPOP_ALGORITHM_KEYS[algorithm]
+    if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
+        raise InvalidDPoPProof(f"The DPoP proof's jwk is not a key for {algorithm}.")
+    if kty == "OKP" and jwk.get("crv") not in ("Ed25519", "Ed448"):
+        raise InvalidDPoPProof("The DPoP proof's jwk is not a key for EdDSA.")
+    try:
+        key = PyJWK.from_dict(jwk, algorithm=algorithm)
+        jkt = jwk_thumbprint(jwk)
+    except (jwt.PyJWTError, ValueError, TypeError, binascii.Error):
+        raise InvalidDPoPProof("The DPoP proof's jwk is not a valid public key.") from None
+    return key, jwk, jkt
+
+
+def verify_dpop_proof(proof: Any, *, algorithms: Collection[str]) -> DPoPProof:
+    """A DPoP proof checked as a JWT (RFC 9449 §4.3 items 1-7), else ``InvalidDPoPProof`` saying why.
+
+    A compact JWS of bounded size; ``typ`` ``dpop+jwt``; ``alg`` in ``algorithms`` and never none or an
+    HMAC (RFC 8725 §3.1); ``jwk`` a public key of the type ``alg`` needs, with no private member; the
+    signature verified by PyJWT with that very key; ``jti``, ``htm``, ``htu`` and ``iat`` present
+    (``jti``, ``htm``, ``htu`` non-empty strings, ``iat`` a number). ``exp``, if any, is honoured.
+    """
+    if not isinstance(proof, str) or len(proof) > MAX_TOKEN_LENGTH or not _JWS.fullmatch(proof):
+        raise InvalidDPoPProof("The DPoP proof is not a compact JWS.")
+    try:
+        header = unverified_header(proof)
+    except InvalidToken:
+        raise InvalidDPoPProof("The DPoP proof's header is malformed.") from None
+    if not DPOP_PROOF.accepts_type(header.get("typ")):
+        raise InvalidDPoPProof("The DPoP proof's typ must be dpop+jwt.")
+    algorithm = header.get("alg")
+    if (not isinstance(algorithm, str) or algorithm in FORBIDDEN_ALGORITHMS or algorithm not in DPOP_ALGORITHM_KEYS
+            or algorithm not in algorithms):
+        raise InvalidDPoPProof("The DPoP proof is signed with an algorithm that is not accepted.")
+    key, jwk, jkt = _proof_key(header, algorithm)
+    try:
+        # iat is judged by the caller against its window; a proof has no aud, iss or nbf to check.
+        claims = jwt.decode(proof, key, algorithms=[algorithm],
+                            options={"verify_aud": False, "verify_iss": False, "verify_iat": False,
+                                     "verify_nbf": False})
+    except jwt.InvalidSignatureError:
+        raise InvalidDPoPProof("The DPoP proof's signature does not verify with its jwk.") from None
+    except jwt.ExpiredSignatureError:
+        raise InvalidDPoPProof("The DPoP proof expired.") from None
+    except jwt.PyJWTError:
+        raise InvalidDPoPProof("The DPoP proof is malformed.") from None
+    missing = [name for name in DPOP_PROOF.required_claims if name not in claims]
+    if missing:
+        raise InvalidDPoPProof(f"The DPoP proof lacks the {missing[0]} claim.")
+    for name in DPOP_PROOF.string_claims:
+        value = claims[name]
+        if not isinstance(value, str) or not value or len(value) > (MAX_JTI_LENGTH if name == "jti" else 4096):
+            raise InvalidDPoPProof(f"The DPoP proof's {name} claim is invalid.")
+    iat = claims["iat"]
+    if isinstance(iat, bool) or not isinstance(iat, (int, float)):
+        raise InvalidDPoPProof("The DPoP proof's iat claim is invalid.")
+    public_jwk = {name: jwk[name] for name in THUMBPRINT_MEMBERS[jwk["kty"]]}
+    return DPoPProof(jkt=jkt, algorithm=algorithm, jwk=public_jwk, claims=dict(claims))

@@ -8,10 +8,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "oauth_provider"
 
 # Each layer may import only the layers listed for it (and itself). Modules not named here are the
-# shared top level (conf, errors, crypto, http, jose, scopes, redirect_uris, audit, signals, ratelimit),
+# shared top level (conf, errors, crypto, http, jose, scopes, redirect_uris, audit, signals, ratelimit, dpop),
 # which may import each other and models, never a folder above them.
 TOP_LEVEL_SHARED = {
     "conf", "errors", "crypto", "http", "jose", "scopes", "redirect_uris", "audit", "signals", "ratelimit",
+    "dpop",
 }
 # The shared modules use the models and the key store (jose signs and verifies with the keys).
 SHARED_MAY_IMPORT = TOP_LEVEL_SHARED | {"models", "keys"}

@@ -88,3 +88,28 @@ def test_every_case_names_an_existing_floor():
     names = {case.name for case in cases.CASES}
     assert {case.floor for case in cases.CASES if case.floor} <= names
     assert len(names) == len(cases.CASES)
+
+
+def test_a_single_use_header_is_minted_per_request_for_its_url():
+    prepared = cases.Prepared(headers={"Authorization": "DPoP t"}, header_name="DPoP",
+                              mint_header=lambda url, n: [f"{url}#{i}" for i in range(n)])
+    assert prepared.single_use_header and not prepared.single_use
+    assert prepared.headers_for("http://x/p") == {"Authorization": "DPoP t", "DPoP": "http://x/p#0"}
+    assert cases.Prepared(headers={"A": "b"}).headers_for("http://x/p") == {"A": "b"}
+
+
+@pytest.mark.django_db
+def test_the_dpop_case_mints_proofs_the_server_accepts():
+    from bench import fixtures
+    from oauth_provider import dpop
+    from oauth_provider.resource.validator import get_validator
+
+    world = fixtures.create_world()
+    prepared = cases.case_named("protected_api_dpop").prepare(world)
+    access = prepared.headers["Authorization"].removeprefix("DPoP ")
+    jkt = get_validator().validate(access).claims["cnf"]["jkt"]
+    proofs = prepared.mint_header("http://testserver/bench/protected/", 2)
+    assert len(set(proofs)) == 2
+    for proof in proofs:
+        verified = dpop.verify_proof(proof, method="GET", uri="http://testserver/bench/protected/", access_token=access)
+        assert verified.jkt == jkt

@@ -126,6 +126,7 @@ class ApplicationForm(forms.ModelForm):
             "default_scopes",
             "require_pkce",
             "allow_plain_pkce",
+            "dpop_bound_access_tokens",
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
@@ -209,7 +210,8 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     GRANTS_AND_SCOPES = ("Grants and scopes", {"fields": ("grant_types", "allowed_scopes", "default_scopes")})
     REDIRECTS = ("Redirects and origins", {"fields": ("redirect_uris", "allowed_origins")})
-    SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "skip_consent", "access_token_lifetime")})
+    SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "dpop_bound_access_tokens", "skip_consent",
+                                        "access_token_lifetime")})
     RESOURCE = ("Resource server (introspection)", {"fields": ("is_resource_server", "resource_audiences"),
                                                     "classes": ("collapse",)})
 

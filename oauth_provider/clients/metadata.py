@@ -44,6 +44,8 @@ class ClientMetadata:
     token_endpoint_auth_method: str
     scope: list[str]
     extra: dict[str, Any] = field(default_factory=dict)
+    # RFC 9449 §5.2: the client always uses DPoP at the token endpoint.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def client_type(self) -> str:
@@ -117,7 +119,16 @@ def validate_client_metadata(body: Any) -> ClientMetadata:
         token_endpoint_auth_method=method,
         scope=_scope(body),
         extra=_extra_members(body),
+        dpop_bound_access_tokens=_dpop_bound(body),
     )
+
+
+def _dpop_bound(body: dict) -> bool:
+    """RFC 9449 §5.2: a JSON boolean, false when absent."""
+    value = body.get("dpop_bound_access_tokens", False)
+    if not isinstance(value, bool):
+        raise InvalidClientMetadata("dpop_bound_access_tokens must be a boolean.")
+    return value
 
 
 def _redirect_uris(body: dict, grant_types: list[str]) -> list[str]:
@@ -187,6 +198,7 @@ def apply_client_metadata(application: Application, metadata: ClientMetadata) ->
     application.grant_types = metadata.grant_types
     application.allowed_scopes = scope_string(metadata.scope)
     application.default_scopes = scope_string(metadata.scope)
+    application.dpop_bound_access_tokens = metadata.dpop_bound_access_tokens
     application.metadata = {
         **metadata.extra,
         "token_endpoint_auth_method": metadata.token_endpoint_auth_method,
@@ -211,6 +223,8 @@ def client_metadata_body(application: Application) -> dict[str, Any]:
             "token_endpoint_auth_method", CLIENT_SECRET_BASIC if application.is_confidential else NONE
         ),
     }
+    if application.dpop_bound_access_tokens:
+        body["dpop_bound_access_tokens"] = True
     if application.redirect_uri_list:
         body["redirect_uris"] = application.redirect_uri_list
     if application.allowed_scopes:

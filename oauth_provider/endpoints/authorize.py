@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from oauth_provider import audit, crypto, http
+from oauth_provider import audit, crypto, dpop, http
 from oauth_provider.clients.consent import consent_covers, remember_consent
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import (
@@ -52,6 +52,8 @@ class AuthorizationRequest:
     code_challenge_method: str = ""
     # The prompt parameter as sent (space-separated values, OpenID Connect Core §3.1.2.1); "" when absent.
     prompt: str = ""
+    # RFC 9449 §10: the thumbprint of the DPoP key the code will be bound to ("" when none).
+    dpop_jkt: str = ""
 
     @property
     def target(self) -> RedirectTarget:
@@ -113,9 +115,10 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
             raise InvalidRequest("The response_type parameter is required.")
         _check_response_type(client, response_type)
         scope = requested_scope(client, params.get("scope"))
-        challenge, method = "", ""
+        challenge, method, jkt = "", "", ""
         if response_type == RESPONSE_TYPE_CODE:
             challenge, method = _check_pkce(client, params)
+            jkt = _check_dpop_jkt(params)
     except OAuthError as error:
         error.redirect = target
         raise
@@ -129,7 +132,16 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         code_challenge=challenge,
         code_challenge_method=method,
         prompt=params.get("prompt", ""),
+        dpop_jkt=jkt,
     )
+
+
+def _check_dpop_jkt(params: Mapping[str, str]) -> str:
+    """RFC 9449 §10: ``dpop_jkt``, the RFC 7638 SHA-256 thumbprint of the key the client will prove."""
+    jkt = params.get("dpop_jkt", "")
+    if jkt and not dpop.is_jkt(jkt):
+        raise InvalidRequest("dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key.")
+    return jkt
 
 
 def _check_response_type(client: Application, response_type: str) -> None:
@@ -208,6 +220,7 @@ def approve(
             scope=scope_string(request.scope),
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
+            dpop_jkt=request.dpop_jkt,
             expires_at=timezone.now() + timedelta(seconds=oauth_settings.AUTHORIZATION_CODE_LIFETIME),
         )
         audit.record(

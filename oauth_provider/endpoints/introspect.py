@@ -75,13 +75,16 @@ def _describe_access_token(record: AccessToken, claims: dict[str, Any]) -> dict[
         "active": True,
         "scope": record.scope,
         "client_id": record.application.client_id,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if record.dpop_jkt else "Bearer",
     }
     if record.user is not None:
         body["username"] = record.user.get_username()
     for claim in ("exp", "iat", "nbf", "sub", "aud", "iss", "jti"):
         if claim in claims:
             body[claim] = claims[claim]
+    if record.dpop_jkt:
+        # RFC 9449 §6.2: the resource server learns the key the token is bound to.
+        body["cnf"] = {"jkt": record.dpop_jkt}
     return body
 
 
@@ -101,4 +104,6 @@ def _describe_refresh_token(record: RefreshToken) -> dict[str, Any]:
         body["sub"] = subject_for(record.user)
     else:
         body["sub"] = record.application.client_id
+    if record.dpop_jkt:
+        body["cnf"] = {"jkt": record.dpop_jkt}  # a public client's refresh token bound to its key (RFC 9449 §5)
     return body

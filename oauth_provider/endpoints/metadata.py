@@ -64,6 +64,9 @@ def server_metadata() -> dict[str, Any]:
         document["code_challenge_methods_supported"] = ["S256"]
     if response_types:
         document["authorization_response_iss_parameter_supported"] = True  # RFC 9207 §3
+    if document["token_endpoint"] is not None:
+        # RFC 9449 §5.1: the token endpoint (and the APIs) accept DPoP proofs signed with these.
+        document["dpop_signing_alg_values_supported"] = list(oauth_settings.DPOP_SIGNING_ALGORITHMS)
     if GrantType.DEVICE_CODE in grants:
         document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
     return {name: value for name, value in document.items() if value is not None}

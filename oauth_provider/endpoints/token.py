@@ -5,22 +5,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_provider import http, ratelimit
+from oauth_provider import dpop, http, ratelimit
 from oauth_provider.clients.authentication import TOKEN, authenticate_request
-from oauth_provider.errors import InvalidRequest
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidDPoPProof, InvalidRequest
 from oauth_provider.grants import TokenRequest, grant_class
+from oauth_provider.jose import DPoPProof
+from oauth_provider.models import Application
 
 
 def handle_token_request(
-    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
+    params: Mapping[str, str],
+    *,
+    authorization: str = "",
+    context: http.RequestContext = http.NO_CONTEXT,
+    dpop_header: str | None = None,
+    uri: str = "",
 ) -> dict[str, Any]:
-    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
+    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError.
+
+    ``dpop_header`` is the request's ``DPoP`` header (RFC 9449 §5) and ``uri`` the URI it must name."""
     ratelimit.limit_token_requests_from(context.ip_address)
     grant_type = params.get("grant_type")
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")
     handler = grant_class(grant_type)
     client = authenticate_request(authorization, params, endpoint=TOKEN, context=context)
-    grant = handler(TokenRequest(params=params, client=client, context=context))
+    proof = token_request_proof(client, dpop_header, uri)
+    grant = handler(TokenRequest(params=params, client=client, context=context, dpop=proof))
     grant.check_client()
     return grant.issue()
+
+
+def token_request_proof(client: Application, header: str | None, uri: str) -> DPoPProof | None:
+    """The verified DPoP proof of a token request, None without one (RFC 9449 §5).
+
+    Checked after client authentication (an unauthenticated caller spends no replay-cache entry) and
+    before the grant (a refused proof spends no code). A client registered with
+    ``dpop_bound_access_tokens`` must send one (§5.2).
+    """
+    proof = dpop.single_proof(header)
+    if proof is None:
+        if client.dpop_bound_access_tokens:
+            raise InvalidDPoPProof("This client requires DPoP: send a DPoP proof (RFC 9449 §5.2).")
+        return None
+    return dpop.verify_proof(proof, method="POST", uri=uri, require_nonce=oauth_settings.DPOP_NONCE_REQUIRED)

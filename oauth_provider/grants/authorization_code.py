@@ -37,6 +37,9 @@ class AuthorizationCodeGrant(Grant):
             raise InvalidGrant(INVALID_CODE)
         self._check_redirect_uri(code, params.get("redirect_uri"))
         self._check_pkce(code, params.get("code_verifier"))
+        # RFC 9449 §10: a code requested with dpop_jkt is redeemed only with a proof of that key;
+        # checked before the code is spent, so a thief without the key cannot burn it.
+        self.check_dpop_binding(code.dpop_jkt, "authorization code (dpop_jkt)")
         scope = parse_scope(code.scope)
         # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
         with transaction.atomic(savepoint=False):

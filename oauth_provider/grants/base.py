@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,7 +10,8 @@ from typing import Any, ClassVar
 
 from oauth_provider import audit, http, scopes
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidRequest, UnauthorizedClient
+from oauth_provider.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
+from oauth_provider.jose import DPoPProof
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
 from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token, token_response_body
 
@@ -21,6 +23,13 @@ class TokenRequest:
     params: Mapping[str, str]
     client: Application
     context: http.RequestContext = field(default_factory=http.RequestContext)
+    # The verified DPoP proof of the request (RFC 9449 §5), None when it sent none.
+    dpop: DPoPProof | None = None
+
+    @property
+    def dpop_jkt(self) -> str:
+        """The thumbprint of the key the request proved, "" without a proof."""
+        return self.dpop.jkt if self.dpop is not None else ""
 
     def require(self, name: str) -> str:
         value = self.params.get(name)
@@ -76,10 +85,13 @@ class Grant(ABC):
         ``parent`` makes the refresh token the rotation of that one (same family and scope).
         """
         refresh = None
+        jkt = self.request.dpop_jkt
         if with_refresh:
+            # RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential
+            # client's is bound by its client authentication, so it may move to a new key.
             refresh = issue_refresh_token(
                 application=self.client, user=user, scope=scope, parent=parent,
-                authorization_code=authorization_code,
+                authorization_code=authorization_code, dpop_jkt="" if self.client.is_confidential else jkt,
             )
         access = issue_access_token(
             application=self.client,
@@ -88,6 +100,7 @@ class Grant(ABC):
             user=user,
             refresh_token=refresh.record if refresh else None,
             authorization_code=authorization_code,
+            dpop_jkt=jkt,
         )
         audit.record(
             event,
@@ -100,6 +113,16 @@ class Grant(ABC):
             **details,
         )
         return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+
+    def check_dpop_binding(self, bound_jkt: str, what: str) -> None:
+        """A grant bound to a DPoP key (``bound_jkt``) is usable only with a proof of that key
+        (RFC 9449 §5 refresh tokens, §10 ``dpop_jkt`` codes): ``invalid_grant`` otherwise."""
+        if not bound_jkt:
+            return
+        if self.request.dpop is None:
+            raise InvalidGrant(f"The {what} is bound to a DPoP key; send a DPoP proof signed with it.")
+        if not hmac.compare_digest(bound_jkt, self.request.dpop.jkt):
+            raise InvalidGrant(f"The {what} is bound to another DPoP key.")
 
     def requested_scope(self) -> list[str]:
         """The scope to grant a client acting for itself (``scopes.requested_scope``)."""

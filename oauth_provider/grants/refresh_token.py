@@ -29,6 +29,9 @@ class RefreshTokenGrant(Grant):
         )
         if token is None or token.application_id != self.client.pk:
             raise InvalidGrant(INVALID_REFRESH)
+        # RFC 9449 §5: a bound refresh token only with a proof of its key. Before the reuse check, so a
+        # thief without the key can neither use a live token nor revoke the family with a used one.
+        self.check_dpop_binding(token.dpop_jkt, "refresh token")
         if token.used_at is not None:
             self._reused(token)
         now = timezone.now()

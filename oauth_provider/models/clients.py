@@ -59,6 +59,10 @@ class Application(models.Model):
     access_token_lifetime = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds; empty uses the server default."
     )
+    dpop_bound_access_tokens = models.BooleanField(
+        default=False,
+        help_text="Always send a DPoP proof to the token endpoint: every token is bound to a key (RFC 9449 §5.2).",
+    )
     allowed_origins = models.TextField(blank=True, help_text="Origins allowed for CORS, one per line.")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, editable=False)
     # When the registration access token stops working (RFC 7592); None: never (REGISTRATION_ACCESS_TOKEN_LIFETIME).

@@ -19,6 +19,8 @@ class AuthorizationCode(models.Model):
     scope = models.TextField(blank=True)
     code_challenge = models.CharField(max_length=128, blank=True)
     code_challenge_method = models.CharField(max_length=10, blank=True)
+    # RFC 9449 §10: the JWK thumbprint the authorization request bound the code to ("" when none).
+    dpop_jkt = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

@@ -32,6 +32,8 @@ class RefreshToken(models.Model):
     family_expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # RFC 9449 §5: the JWK thumbprint a public client's refresh token is bound to ("" when not bound).
+    dpop_jkt = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = "refresh token"
@@ -60,6 +62,8 @@ class AccessToken(models.Model):
     authorization_code = models.ForeignKey(
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_tokens"
     )
+    # RFC 9449 §6: the cnf.jkt of a DPoP-bound token ("" for a bearer token).
+    dpop_jkt = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = "access token"

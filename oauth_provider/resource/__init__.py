@@ -1,9 +1,11 @@
 """The resource side: protecting APIs with the access tokens this (or another) server issues.
 
 - ``middleware.OAuthTokenMiddleware``: ``request.oauth`` / ``request.oauth_error`` on every request;
-- ``authentication.BearerTokenAuthentication`` and ``permissions.HasScopes`` /
+- ``authentication.BearerTokenAuthentication`` (Bearer tokens, and DPoP-bound ones with their proof,
+  RFC 9449 §7), ``authentication.DPoPTokenAuthentication`` (DPoP only) and ``permissions.HasScopes`` /
   ``permissions.HasReadWriteScopes`` for Django REST framework;
-- ``decorators.require_scopes`` for plain Django and DRF function views and view methods;
+- ``decorators.require_scopes`` for plain Django and DRF function views and view methods
+  (``dpop=True`` requires DPoP);
 - ``validator``: the one token validator they all use; ``keysets``: where its keys come from.
 
 Nothing here imports the authorization-server views or grants: a separate service that only

@@ -1,21 +1,27 @@
-"""Finding the bearer token of a request (RFC 6750 §2) and validating it once per request.
+"""Finding the access token of a request (RFC 6750 §2, RFC 9449 §7) and validating it once per request.
 
-Only the ``Authorization: Bearer`` header is accepted (§2.1, the method every resource server must
-support). A token in the query string is refused (RFC 9700 §4.3.2: URLs leak into logs and
-Referer headers), and so is one in a form body: with the header too it is a token in two places
-(§2: "MUST NOT use more than one method"), alone it is a method this server does not offer.
+Only the ``Authorization`` header is accepted: ``Bearer <token>`` (RFC 6750 §2.1, the method every
+resource server must support) or ``DPoP <token>`` with a ``DPoP`` proof header (RFC 9449 §7.1).
+A token in the query string is refused (RFC 9700 §4.3.2: URLs leak into logs and Referer headers),
+and so is one in a form body: with the header too it is a token in two places (§2: "MUST NOT use
+more than one method"), alone it is a method this server does not offer.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
-from oauth_provider import http
-from oauth_provider.errors import InvalidRequest, OAuthError
+from oauth_provider import dpop, http
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidDPoPProof, InvalidRequest, InvalidToken, OAuthError, UseDPoPNonce
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
+
+BEARER = "Bearer"
+DPOP = dpop.TOKEN_TYPE
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
@@ -33,22 +39,76 @@ def _form_has_token(request: HttpRequest) -> bool:
         return False
 
 
-def extract_bearer_token(request: HttpRequest) -> str | None:
-    """The bearer token of ``request``; None when it carries none; InvalidRequest when malformed."""
+def extract_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    """(scheme, token) of ``request``: scheme ``Bearer`` or ``DPoP``; None when it carries neither;
+    InvalidRequest when malformed."""
     if "access_token" in request.GET:
         raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
-    credentials = http.bearer_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    found = http.access_token_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
     in_body = _form_has_token(request)
-    if credentials is None:
-        # No header, or another scheme (Basic, ...): no bearer credentials in the header.
+    if found is None:
+        # No header, or another scheme (Basic, ...): no token credentials in the header.
         if in_body:
             raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
         return None
+    scheme, credentials = found
     if in_body:
-        raise InvalidRequest("The request carries an access token in more than one place.")
-    if not credentials or not http.is_b64token(credentials):
-        raise InvalidRequest("The Authorization header is malformed; use 'Bearer <token>'.")
-    return credentials
+        error = InvalidRequest("The request carries an access token in more than one place.")
+    else:
+        if credentials and http.is_b64token(credentials):
+            return scheme, credentials
+        error = InvalidRequest(f"The Authorization header is malformed; use '{scheme} <token>'.")
+    if scheme == DPOP:
+        error.scheme = DPOP
+    raise error
+
+
+def bound_jkt(info: AccessTokenInfo) -> str | None:
+    """The ``cnf.jkt`` a DPoP-bound access token names (RFC 9449 §6.1), else None."""
+    cnf = info.claims.get("cnf")
+    if cnf is None:
+        return None
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if not isinstance(jkt, str) or not jkt:
+        raise InvalidToken("The access token's cnf claim is invalid.")
+    return jkt
+
+
+def _dpop_error(error: OAuthError) -> OAuthError:
+    """A proof error as a resource server answers it: 401 with a DPoP challenge (RFC 9449 §7.1, §9)."""
+    error.status_code = 401
+    error.scheme = DPOP
+    return error
+
+
+def validate_request_token(request: HttpRequest, scheme: str, token: str) -> AccessTokenInfo:
+    """Validate the token for its scheme: a DPoP-bound token only with ``DPoP`` and a proof of its key."""
+    info = get_validator().validate(token)
+    jkt = bound_jkt(info)
+    if scheme == BEARER:
+        if jkt is not None:
+            # RFC 9449 §7.1: a bound token must not be accepted as a bearer token (no downgrade).
+            raise InvalidToken("The access token is bound to a DPoP key; use the DPoP authorization scheme.")
+        return info
+    if jkt is None:
+        # Nothing binds it, so a proof would prove nothing: refuse rather than pretend (RFC 9449 §7.1).
+        error = InvalidToken("The access token is not DPoP-bound; use the Bearer authorization scheme.")
+        error.scheme = DPOP
+        raise error
+    try:
+        proof = dpop.verify_proof(
+            dpop.single_proof(request.META.get("HTTP_DPOP")),
+            method=request.method,
+            uri=dpop.request_uri(request),
+            access_token=token,
+            require_nonce=oauth_settings.RESOURCE_DPOP_NONCE_REQUIRED,
+        )
+    except (InvalidDPoPProof, UseDPoPNonce) as exc:
+        raise _dpop_error(exc) from None
+    if not hmac.compare_digest(proof.jkt, jkt):
+        raise _dpop_error(InvalidDPoPProof("The DPoP proof is not signed with the key the access token is bound to."))
+    request.oauth_dpop = proof
+    return info
 
 
 def _django_request(request: Any) -> HttpRequest:
@@ -60,18 +120,25 @@ def resolve(request: Any) -> tuple[AccessTokenInfo | None, OAuthError | None]:
     """The request's verified token or the error it causes, computed once per request.
 
     The answer is kept on the HttpRequest as ``oauth`` / ``oauth_error`` (what the middleware sets),
-    so the middleware, DRF authentication, permissions and decorators validate a token once.
+    so the middleware, DRF authentication, permissions and decorators validate a token once. Also kept:
+    ``oauth_scheme`` (``"Bearer"``, ``"DPoP"`` or None) and ``oauth_dpop`` (the verified ``DPoPProof``
+    of a DPoP request, else None). Errors of a DPoP request carry ``scheme = "DPoP"`` for the challenge.
     """
     django_request = _django_request(request)
     if hasattr(django_request, "oauth_error") and hasattr(django_request, "oauth"):
         return django_request.oauth, django_request.oauth_error
     info: AccessTokenInfo | None = None
     error: OAuthError | None = None
+    django_request.oauth_scheme = None
+    django_request.oauth_dpop = None
     try:
-        token = extract_bearer_token(django_request)
-        if token is not None:
-            info = get_validator().validate(token)
+        found = extract_credentials(django_request)
+        if found is not None:
+            django_request.oauth_scheme = found[0]
+            info = validate_request_token(django_request, *found)
     except OAuthError as exc:
+        if django_request.oauth_scheme == DPOP and getattr(exc, "scheme", None) is None:
+            exc.scheme = DPOP
         error = exc
     django_request.oauth = info
     django_request.oauth_error = error

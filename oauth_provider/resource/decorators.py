@@ -14,6 +14,10 @@ Works on plain Django function views, on class-based view methods (directly or t
     @require_scopes("read")
     def me(request): ...
 
+``@require_scopes("read", dpop=True)`` requires a DPoP-bound token with its proof (RFC 9449 §7):
+a bearer token is refused with ``WWW-Authenticate: DPoP error="invalid_token"``. Without it, both
+schemes are accepted (a DPoP-bound token still only with the DPoP scheme and a proof).
+
 Inside the view ``request.oauth`` is the verified token and ``request.user`` the token's user
 (loaded on first use; AnonymousUser for client-credentials tokens), never a session user.
 Errors are the RFC 6750 answers of ``responses.challenge_response``.
@@ -27,8 +31,13 @@ from typing import Any
 
 from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.authentication import lazy_user
-from oauth_provider.resource.bearer import resolve
-from oauth_provider.resource.responses import challenge_response, insufficient_scope
+from oauth_provider.resource.bearer import DPOP, resolve
+from oauth_provider.resource.responses import (
+    challenge_response,
+    dpop_required_error,
+    insufficient_scope,
+    success_headers,
+)
 
 
 def _is_request(value: Any) -> bool:
@@ -36,8 +45,9 @@ def _is_request(value: Any) -> bool:
     return hasattr(value, "META") and hasattr(value, "method")
 
 
-def require_scopes(*scopes: str) -> Callable:
-    """Require a valid bearer token granting every one of ``scopes`` (none: any valid token)."""
+def require_scopes(*scopes: str, dpop: bool = False) -> Callable:
+    """Require a valid access token granting every one of ``scopes`` (none: any valid token);
+    ``dpop=True``: a DPoP-bound one presented with its proof."""
     required = tuple(scopes)
 
     def decorator(view: Callable) -> Callable:
@@ -48,14 +58,20 @@ def require_scopes(*scopes: str) -> Callable:
             info, error = resolve(request)
             if error is None and info is None:
                 error = TokenRequired()
+            if error is None and dpop and getattr(request, "oauth_scheme", None) != DPOP:
+                error = dpop_required_error()
             if error is None and not info.has_scopes(*required):
                 error = insufficient_scope(required)
             if error is not None:
-                return challenge_response(error)
+                return challenge_response(error, dpop_required=dpop)
             request.user = lazy_user(info)
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+            for name, value in success_headers(request).items():
+                if hasattr(response, "has_header") and not response.has_header(name):
+                    response[name] = value
+            return response
 
-        # A bearer token is never sent by a browser on its own, so CSRF protection has nothing to
+        # A bearer or DPoP token is never sent by a browser on its own, so CSRF protection has nothing to
         # protect here; without this, Django's CSRF middleware would refuse token-authenticated POSTs.
         wrapper.csrf_exempt = True
         return wrapper

@@ -1,7 +1,8 @@
 """``OAuthTokenMiddleware``: every request gets ``request.oauth`` and ``request.oauth_error``.
 
 - ``request.oauth``: the verified token (an ``AccessTokenInfo``) when the request carries a valid
-  ``Authorization: Bearer`` token, else None.
+  ``Authorization: Bearer`` token, or a DPoP-bound one as ``Authorization: DPoP`` with its proof
+  (RFC 9449 §7; ``request.oauth_dpop`` is then the verified proof), else None.
 - ``request.oauth_error``: the ``OAuthError`` a bad token (or a token sent the wrong way) caused,
   else None.
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from oauth_provider.resource.bearer import resolve
+from oauth_provider.resource.responses import success_headers
 
 
 class OAuthTokenMiddleware:
@@ -28,4 +30,8 @@ class OAuthTokenMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         resolve(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        for name, value in success_headers(request).items():
+            if not response.has_header(name):
+                response[name] = value
+        return response

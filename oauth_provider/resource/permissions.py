@@ -18,7 +18,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.bearer import resolve
-from oauth_provider.resource.responses import OAuthAPIException, insufficient_scope
+from oauth_provider.resource.responses import OAuthAPIException, insufficient_scope, raise_for_drf
 from oauth_provider.resource.validator import AccessTokenInfo
 
 
@@ -28,10 +28,11 @@ def token_info(request: Any) -> AccessTokenInfo:
     if isinstance(auth, AccessTokenInfo):
         return auth
     info, error = resolve(request)
+    dpop_required = any(getattr(a, "dpop_required", False) for a in getattr(request, "authenticators", ()) or ())
     if error is not None:
-        raise OAuthAPIException(error)
+        raise_for_drf(request, error, dpop_required=dpop_required)
     if info is None:
-        raise OAuthAPIException(TokenRequired())
+        raise OAuthAPIException(TokenRequired(), dpop_required=dpop_required)
     return info
 
 

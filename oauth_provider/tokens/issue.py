@@ -40,10 +40,12 @@ def issue_access_token(
     grant_type: str,
     user: Any = None,
     audience: str | None = None,
+    dpop_jkt: str = "",
     **links: Any,
 ) -> IssuedAccessToken:
     """Sign an access token and record it by ``jti``; ``links`` are AccessToken foreign keys
-    (``refresh_token``, ``authorization_code``) that revocation follows."""
+    (``refresh_token``, ``authorization_code``) that revocation follows. With ``dpop_jkt`` the token is
+    DPoP-bound: ``cnf.jkt`` names the key (RFC 9449 §6.1), and only its proofs make it usable."""
     now = timezone.now()
     lifetime = application.access_token_lifetime or oauth_settings.ACCESS_TOKEN_LIFETIME
     issued_at = int(now.timestamp())
@@ -61,6 +63,8 @@ def issue_access_token(
         "jti": jti,
         "scope": scope_value,
     }
+    if dpop_jkt:
+        claims["cnf"] = {"jkt": dpop_jkt}
     token = jose.issue(claims, get_signing_key(), jose.ACCESS_TOKEN)
     record = AccessToken.objects.create(
         jti=jti,
@@ -71,6 +75,7 @@ def issue_access_token(
         audience=audience,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
+        dpop_jkt=dpop_jkt,
         **links,
     )
     return IssuedAccessToken(token=token, record=record, expires_in=lifetime)
@@ -79,10 +84,12 @@ def issue_access_token(
 def token_response_body(
     access: IssuedAccessToken, *, refresh_token: str | None = None, scope: list[str] | None = None
 ) -> dict[str, Any]:
-    """The successful token response (RFC 6749 §5.1); optional members omitted, never null."""
+    """The successful token response (RFC 6749 §5.1); optional members omitted, never null.
+
+    ``token_type`` is ``DPoP`` for a DPoP-bound access token (RFC 9449 §5), else ``Bearer``."""
     body: dict[str, Any] = {
         "access_token": access.token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if access.record.dpop_jkt else "Bearer",
         "expires_in": access.expires_in,
     }
     if refresh_token:
@@ -105,9 +112,11 @@ def issue_refresh_token(
     scope: list[str] | str,
     parent: RefreshToken | None = None,
     authorization_code: Any = None,
+    dpop_jkt: str = "",
 ) -> IssuedRefreshToken:
     """Create an opaque refresh token (digest at rest). With ``parent`` it is the rotation of
-    that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2)."""
+    that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2).
+    ``dpop_jkt`` binds it to a DPoP key (a public client's, RFC 9449 §5)."""
     now = timezone.now()
     secret = crypto.generate_secret()
     if parent is not None:
@@ -127,5 +136,6 @@ def issue_refresh_token(
         authorization_code=authorization_code,
         expires_at=min(idle_expiry, family_expires_at),
         family_expires_at=family_expires_at,
+        dpop_jkt=dpop_jkt,
     )
     return IssuedRefreshToken(token=secret, record=record)

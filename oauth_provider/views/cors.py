@@ -21,7 +21,9 @@ from oauth_provider.errors import OAuthError
 from oauth_provider.models import Application
 
 ALLOWED_METHODS = "POST, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type"
+# DPoP: browser clients send proofs (RFC 9449 §4) and must read the server's nonce (§8).
+ALLOWED_HEADERS = "Authorization, Content-Type, DPoP"
+EXPOSED_HEADERS = "DPoP-Nonce"
 
 
 def request_origin(request: HttpRequest) -> str | None:
@@ -66,6 +68,7 @@ def add_cors_headers(request: Any, response: HttpResponse) -> HttpResponse:
     _vary_on_origin(response)
     if is_client_origin(origin, requesting_client_id(request)):
         response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oauth_provider import dpop
+from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.token import handle_token_request
 from oauth_provider.errors import json_response
 from oauth_provider.views import cors
@@ -17,6 +19,8 @@ class TokenView(OAuthAPIView):
             self.form_params(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
+            dpop_header=request.META.get("HTTP_DPOP"),
+            uri=dpop.request_uri(request),
         )
         return json_response(body)
 
@@ -28,4 +32,7 @@ class TokenView(OAuthAPIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method != "OPTIONS":
             cors.add_cors_headers(request, response)
+            if oauth_settings.DPOP_NONCE_REQUIRED and not response.has_header(dpop.NONCE_HEADER):
+                # RFC 9449 §8: every answer carries the current nonce, so clients follow its rotation.
+                response[dpop.NONCE_HEADER] = dpop.current_nonce()
         return response

@@ -1,4 +1,5 @@
 import pytest
+from django.test import override_settings
 
 from oauth_provider.checks import check_deploy
 from tests.helpers.checks import BASE, run
@@ -88,6 +89,25 @@ def test_W003_hint_names_its_own_threshold():
     assert "3600 seconds or less" in warning.hint
     assert "7200" in warning.msg
     assert "oauth_provider.W003" not in deploy_messages({**BASE, "ACCESS_TOKEN_LIFETIME": 3600})
+
+
+def test_bad_dpop_settings_are_E020():
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": ["HS256"]}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": []}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": "ES256"}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_PROOF_MAX_AGE": 0}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_NONCE_LIFETIME": -1}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_CLOCK_SKEW": -1}) == ["oauth_provider.E020"]
+    assert run({**BASE, "DPOP_SIGNING_ALGORITHMS": ["ES384", "PS256"], "DPOP_CLOCK_SKEW": 0}) == []
+
+
+def test_dpop_replay_cache_that_forgets_warns_W020():
+    dummy = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+             "nothing": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=dummy):
+        assert run({**BASE, "DPOP_REPLAY_CACHE": "nothing"}, check_deploy) == ["oauth_provider.W020"]
+        assert run({**BASE, "DPOP_REPLAY_CACHE": "missing"}, check_deploy) == ["oauth_provider.W020"]
+        assert run(BASE, check_deploy) == []
 
 
 @pytest.mark.security("S24")

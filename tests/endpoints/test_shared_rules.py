@@ -129,7 +129,9 @@ def test_the_realm_is_the_same_on_token_registration_and_resource_401s(client):
     challenges = _challenges(client)
     basic = 'Basic realm="api", charset="UTF-8"'
     assert challenges["token"] == challenges["revoke"] == challenges["introspect"] == basic
-    assert challenges["register"] == challenges["resource"] == 'Bearer realm="api"'
+    assert challenges["register"] == 'Bearer realm="api"'
+    # APIs also accept DPoP-bound tokens (RFC 9449 §7.1): the same realm, one challenge per scheme.
+    assert challenges["resource"] == 'Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"'
 
 
 def test_one_setting_moves_every_realm(client):
@@ -169,7 +171,8 @@ def test_registration_and_resource_read_the_same_bearer_header(client):
         read = client.get("/function", HTTP_AUTHORIZATION="bearer  nope")
         other = client.get("/function", HTTP_AUTHORIZATION="Basic x")
     assert read.json()["error"] == "invalid_token"
-    assert other["WWW-Authenticate"] == 'Bearer realm="api"' and other.status_code == 401
+    assert other["WWW-Authenticate"] == 'Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"'
+    assert other.status_code == 401
 
 
 # --- loopback redirect URIs: redirect_uris.is_loopback_host ---------------------------------------

@@ -47,7 +47,7 @@ def test_me_with_a_user_token_shows_the_user(client, user, user_token):
 def test_me_without_a_token_answers_401_with_a_bare_challenge(client):
     response = client.get("/api/me")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"'
 
 
 def test_me_with_a_forged_token_answers_401_invalid_token(client, user_token):

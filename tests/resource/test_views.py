@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource.urls")]
 # Every style, each needing the `read` scope for GET.
 STYLES = ["/function", "/class", "/drf-function", "/drf-scopes", "/drf-read-write"]
 
-BARE_CHALLENGE = 'Bearer realm="api"'
+BARE_CHALLENGE = 'Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"'
 TOKEN_REQUIRED = {"detail": "An access token is required (Authorization: Bearer)."}
 
 
@@ -205,8 +205,9 @@ def test_decorated_function_view_is_exempt_from_csrf():
 
 def test_realm_comes_from_settings(client):
     with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_REALM="notes")):
-        assert client.get("/function")["WWW-Authenticate"] == 'Bearer realm="notes"'
-        assert client.get("/drf-scopes")["WWW-Authenticate"] == 'Bearer realm="notes"'
+        both = 'Bearer realm="notes", DPoP realm="notes", algs="ES256 RS256 PS256 EdDSA"'
+        assert client.get("/function")["WWW-Authenticate"] == both
+        assert client.get("/drf-scopes")["WWW-Authenticate"] == both
 
 
 # --- middleware ----------------------------------------------------------------------------------

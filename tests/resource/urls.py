@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oauth_provider.resource.authentication import BearerTokenAuthentication
+from oauth_provider.resource.authentication import BearerTokenAuthentication, DPoPTokenAuthentication
 from oauth_provider.resource.decorators import require_scopes
 from oauth_provider.resource.permissions import HasReadWriteScopes, HasScopes
 
@@ -72,6 +72,20 @@ class DRFMissingScopesView(APIView):
         return Response({})
 
 
+@require_scopes("read", dpop=True)
+def dpop_function_view(request):
+    return JsonResponse({**describe(request), "jkt": request.oauth_dpop.jkt})
+
+
+class DRFDPoPView(APIView):
+    authentication_classes = [DPoPTokenAuthentication]
+    permission_classes = [HasScopes]
+    required_scopes = ["read"]
+
+    def get(self, request):
+        return Response({"client_id": request.auth.client_id, "jkt": request._request.oauth_dpop.jkt})
+
+
 def open_view(request):
     """Needs no token: reports what the middleware found."""
     error = request.oauth_error
@@ -88,5 +102,7 @@ urlpatterns = [
     path("drf-scopes", DRFScopesView.as_view()),
     path("drf-read-write", DRFReadWriteView.as_view()),
     path("drf-missing-scopes", DRFMissingScopesView.as_view()),
+    path("dpop-function", dpop_function_view),
+    path("dpop-drf", DRFDPoPView.as_view()),
     path("open", open_view),
 ]

@@ -7,6 +7,11 @@
  * - The authorization response is accepted only with the state we sent and, per RFC 9207, the
  *   issuer we discovered.
  * - No token value is ever written to the page, the log or storage.
+ * - DPoP (RFC 9449), when the server advertises ES256 in dpop_signing_alg_values_supported: a P-256
+ *   key pair made by WebCrypto with extractable=false (the private key cannot be read by any
+ *   script, this one included), kept in IndexedDB across the sign-in redirect. The code is bound
+ *   to its thumbprint (dpop_jkt, §10), every token request and API call carries a fresh proof
+ *   (with ath at the API), and a server nonce (DPoP-Nonce, use_dpop_nonce) is taken and retried once.
  */
 (function () {
   "use strict";
@@ -22,7 +27,9 @@
     apiBase: root.dataset.apiBase
   };
   var metadata = null;
-  var tokens = null; // {accessToken, refreshToken, expiresAt, scope}
+  var tokens = null; // {accessToken, tokenType, refreshToken, expiresAt, scope}
+  var dpopKey = null; // {privateKey (non-extractable CryptoKey), publicJwk, jkt}
+  var nonces = {}; // origin -> the last DPoP-Nonce it sent
   var refreshCount = 0;
 
   function $(id) { return document.getElementById(id); }
@@ -112,6 +119,101 @@
     });
   }
 
+  /* ---------- DPoP (RFC 9449) ---------- */
+
+  var DPOP_DB = "demo-spa-dpop";
+
+  function dpopSupported() {
+    return Boolean(metadata) && (metadata.dpop_signing_alg_values_supported || []).indexOf("ES256") >= 0;
+  }
+
+  function keyStore(mode, action) {
+    return new Promise(function (resolve, reject) {
+      var opening = indexedDB.open(DPOP_DB, 1);
+      opening.onupgradeneeded = function () { opening.result.createObjectStore("keys"); };
+      opening.onerror = function () { reject(opening.error); };
+      opening.onsuccess = function () {
+        var db = opening.result;
+        var transaction = db.transaction("keys", mode);
+        var request = action(transaction.objectStore("keys"));
+        transaction.oncomplete = function () { db.close(); resolve(request.result); };
+        transaction.onerror = function () { db.close(); reject(transaction.error); };
+      };
+    });
+  }
+
+  function useKeyPair(pair) {
+    return crypto.subtle.exportKey("jwk", pair.publicKey).then(function (jwk) {
+      // RFC 7638: the required members in lexicographic order, no whitespace (JSON.stringify keeps this order).
+      var publicJwk = {crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y};
+      var canonical = new TextEncoder().encode(JSON.stringify(publicJwk));
+      return crypto.subtle.digest("SHA-256", canonical).then(function (digest) {
+        dpopKey = {privateKey: pair.privateKey, publicJwk: publicJwk, jkt: base64url(new Uint8Array(digest))};
+        return dpopKey;
+      });
+    });
+  }
+
+  function newDpopKey() {
+    // extractable=false: the private key never leaves WebCrypto; only the public half can be exported.
+    return crypto.subtle.generateKey({name: "ECDSA", namedCurve: "P-256"}, false, ["sign"]).then(function (pair) {
+      return keyStore("readwrite", function (store) { return store.put(pair, "dpop"); }).then(function () {
+        log("made a DPoP key pair (P-256, private key not extractable)");
+        return useKeyPair(pair);
+      });
+    });
+  }
+
+  function loadDpopKey() {
+    return keyStore("readonly", function (store) { return store.get("dpop"); }).then(function (pair) {
+      return pair ? useKeyPair(pair) : null;
+    });
+  }
+
+  function forgetDpopKey() {
+    dpopKey = null;
+    return keyStore("readwrite", function (store) { return store.delete("dpop"); }).catch(function () { return null; });
+  }
+
+  function textPart(value) { return base64url(new TextEncoder().encode(JSON.stringify(value))); }
+
+  function dpopProof(method, url, accessToken) {
+    var target = new URL(url);
+    var claims = {jti: randomString(16), htm: method, htu: target.origin + target.pathname, iat: Math.floor(Date.now() / 1000)};
+    if (nonces[target.origin]) { claims.nonce = nonces[target.origin]; }
+    return (accessToken ? s256(accessToken) : Promise.resolve(null)).then(function (ath) {
+      if (ath) { claims.ath = ath; } // RFC 9449 §4.2: the hash of the access token sent with it
+      var input = textPart({typ: "dpop+jwt", alg: "ES256", jwk: dpopKey.publicJwk}) + "." + textPart(claims);
+      // WebCrypto's ECDSA signature is r || s, exactly the JWS ES256 form (RFC 7518 §3.4).
+      return crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, dpopKey.privateKey, new TextEncoder().encode(input))
+        .then(function (signature) { return input + "." + base64url(new Uint8Array(signature)); });
+    });
+  }
+
+  function asksForNonce(response) {
+    if (response.status !== 400 && response.status !== 401) { return Promise.resolve(false); }
+    if ((response.headers.get("WWW-Authenticate") || "").indexOf('error="use_dpop_nonce"') >= 0) { return Promise.resolve(true); }
+    return readJson(response.clone()).then(function (body) { return body.error === "use_dpop_nonce"; });
+  }
+
+  // fetch with a DPoP proof; a server nonce is remembered, and a use_dpop_nonce answer retried once with it.
+  function dpopFetch(method, url, options, accessToken, retried) {
+    return dpopProof(method, url, accessToken).then(function (proof) {
+      var headers = Object.assign({}, options.headers, {"DPoP": proof});
+      return fetch(url, Object.assign({}, options, {method: method, headers: headers}));
+    }).then(function (response) {
+      var nonce = response.headers.get("DPoP-Nonce");
+      if (nonce) { nonces[new URL(url).origin] = nonce; }
+      return asksForNonce(response).then(function (again) {
+        if (again && nonce && !retried) {
+          log("the server asked for a DPoP nonce; sending the proof again with it");
+          return dpopFetch(method, url, options, accessToken, true);
+        }
+        return response;
+      });
+    });
+  }
+
   function readJson(response) {
     return response.text().then(function (text) {
       if (!text) { return {}; }
@@ -146,7 +248,8 @@
   function signIn() {
     var verifier = randomString(32); // 43 characters, 256 bits (RFC 7636 §4.1)
     var state = randomString(16);
-    return s256(verifier).then(function (challenge) {
+    var keyReady = dpopSupported() ? newDpopKey() : forgetDpopKey();
+    return keyReady.then(function () { return s256(verifier); }).then(function (challenge) {
       sessionStorage.setItem(FLOW_KEY, JSON.stringify({verifier: verifier, state: state}));
       var query = new URLSearchParams({
         response_type: "code",
@@ -157,6 +260,8 @@
         code_challenge: challenge,
         code_challenge_method: "S256"
       });
+      // RFC 9449 §10: the code can then only be redeemed with a proof signed by this very key.
+      if (dpopKey) { query.set("dpop_jkt", dpopKey.jkt); }
       log("redirecting to the authorization endpoint");
       window.location.assign(metadata.authorization_endpoint + "?" + query.toString());
     });
@@ -185,24 +290,33 @@
       return Promise.reject(new OAuthFailure(params.get("error"), params.get("error_description")));
     }
     log("state and iss checked; exchanging the code at the token endpoint");
-    return tokenRequest({
+    return (dpopSupported() ? loadDpopKey() : Promise.resolve(null)).then(function () { return tokenRequest({
       grant_type: "authorization_code",
       code: params.get("code"),
       redirect_uri: config.redirectUri,
       client_id: config.clientId,
       code_verifier: flow.verifier
-    }).then(function (body) {
+    }); }).then(function (body) {
       refreshCount = 0;
       keepTokens(body);
-      showNotice("Signed in. The code was exchanged for tokens with the PKCE verifier; no secret was involved.");
+      showNotice(body.token_type === "DPoP"
+        ? "Signed in. The code was exchanged with the PKCE verifier and a DPoP proof: the tokens work only with this browser's key."
+        : "Signed in. The code was exchanged for tokens with the PKCE verifier; no secret was involved.");
     });
   }
 
   /* ---------- the token endpoint ---------- */
 
   function tokenRequest(fields) {
-    log("POST " + new URL(metadata.token_endpoint).pathname + " (grant_type=" + fields.grant_type + ")");
-    return postForm(metadata.token_endpoint, fields).then(function (response) {
+    log("POST " + new URL(metadata.token_endpoint).pathname + " (grant_type=" + fields.grant_type + ")" +
+      (dpopKey ? " with a DPoP proof" : ""));
+    var sent = dpopKey
+      ? dpopFetch("POST", metadata.token_endpoint, {
+        headers: {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        body: new URLSearchParams(fields), credentials: "omit", cache: "no-store"
+      })
+      : postForm(metadata.token_endpoint, fields);
+    return sent.then(function (response) {
       return readJson(response).then(function (body) {
         log("token endpoint answered " + response.status);
         if (!response.ok) { throw new OAuthFailure(body.error || "http_" + response.status, body.error_description, response.status); }
@@ -214,6 +328,7 @@
   function keepTokens(body) {
     tokens = {
       accessToken: body.access_token,
+      tokenType: body.token_type,
       refreshToken: body.refresh_token || (tokens && tokens.refreshToken) || null,
       expiresAt: Date.now() + body.expires_in * 1000,
       scope: body.scope || ""
@@ -256,15 +371,19 @@
 
   /* ---------- the demo API ---------- */
 
-  function callApi(method, path, body) {
-    var headers = {"Authorization": "Bearer " + tokens.accessToken, "Accept": "application/json"};
+  // asBearer: send the token alone, as whoever copied it would; a DPoP-bound token is then refused.
+  function callApi(method, path, body, asBearer) {
+    var bound = tokens.tokenType === "DPoP" && dpopKey && !asBearer;
+    var headers = {"Authorization": (bound ? "DPoP " : "Bearer ") + tokens.accessToken, "Accept": "application/json"};
     var options = {method: method, headers: headers, credentials: "omit", cache: "no-store"};
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    log(method + " " + new URL(config.apiBase + path).pathname);
-    return fetch(config.apiBase + path, options).then(function (response) {
+    var url = config.apiBase + path;
+    log(method + " " + new URL(url).pathname + (bound ? " with a DPoP proof" : asBearer ? " with the token alone" : ""));
+    var sent = bound ? dpopFetch(method, url, options, tokens.accessToken) : fetch(url, options);
+    return sent.then(function (response) {
       return readJson(response).then(function (data) {
         log("API answered " + response.status);
         var status = method + " /api/" + path + " → " + response.status + " " + response.statusText;
@@ -294,6 +413,12 @@
     var parts = tokens.accessToken.split(".");
     var header = decodeJwtPart(parts[0]);
     var claims = decodeJwtPart(parts[1]);
+    var bound = tokens.tokenType === "DPoP" && claims.cnf && claims.cnf.jkt;
+    $("token-badge").textContent = bound ? "DPoP-bound access token" : "access token";
+    $("dpop-status").textContent = bound
+      ? "bound to this browser's key (cnf.jkt " + claims.cnf.jkt + ")" + (dpopKey && dpopKey.jkt === claims.cnf.jkt ? "" : " (key mismatch!)")
+      : "none: a bearer token, usable by whoever holds it";
+    $("call-copied").hidden = !bound;
     $("token-header").textContent = pretty(header);
     $("token-claims").textContent = pretty(claims);
     $("token-sub").textContent = claims.sub;
@@ -330,11 +455,13 @@
   $("revoke").addEventListener("click", guard(revoke));
   $("forget").addEventListener("click", guard(function () {
     tokens = null;
+    forgetDpopKey();
     render();
     showNotice("The app forgot its tokens (they stay valid on the server until they expire or are revoked).");
   }));
   $("call-me").addEventListener("click", guard(function () { return callApi("GET", "me"); }));
   $("list-notes").addEventListener("click", guard(function () { return callApi("GET", "notes/"); }));
+  $("call-copied").addEventListener("click", guard(function () { return callApi("GET", "me", undefined, true); }));
   $("note-form").addEventListener("submit", guard(function () {
     var text = $("note-text").value.trim();
     if (!text) { throw new OAuthFailure("invalid_note", "Write something first."); }
