@@ -1,0 +1,125 @@
+"""ID Tokens (OpenID Connect Core §2, §3.1.3.6): their claims, and checking an ``id_token_hint``.
+
+The claims are built here; signing and verifying use the server's keys (the same JWK Set as the
+access tokens), with the algorithm the client registered (``id_token_signed_response_alg``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from oauth_provider.conf import oauth_settings
+from oauth_provider.models import Application
+from oauth_provider.oidc.claims import ID_TOKEN, custom_claims, user_claims
+from oauth_provider.oidc.subjects import subject_for_client
+
+# The hash of at_hash / c_hash per JWS algorithm (Core §3.1.3.6): the one the alg names;
+# EdDSA with Ed25519 signs with SHA-512, so its half hash is of SHA-512 (as RPs compute it).
+_HALF_HASH = {"RS256": hashlib.sha256, "ES256": hashlib.sha256, "EdDSA": hashlib.sha512}
+
+
+def half_hash(value: str, algorithm: str) -> str:
+    """Core §3.1.3.6: base64url of the left-most half of the hash of the ASCII octets of ``value``."""
+    digest = _HALF_HASH[algorithm](value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class IdTokenContext:
+    """What an ID Token says beyond the user and the client (kept with the code or refresh token)."""
+
+    scope: tuple[str, ...]
+    nonce: str = ""
+    auth_time: int | None = None
+    claims_request: Mapping[str, Any] | None = None
+
+
+def id_token_claims(
+    *, client: Application, user: Any, context: IdTokenContext, algorithm: str, access_token: str | None = None,
+    now: int | None = None,
+) -> dict[str, Any]:
+    """The claims of an ID Token for ``user`` and ``client`` (Core §2, §3.1.3.6, §5.5)."""
+    issued_at = int(now if now is not None else timezone.now().timestamp())
+    claims: dict[str, Any] = {}
+    # Requested claims and the hook first: the protocol's own claims below always win (and the
+    # hook is refused outright if it names one).
+    claims.update(user_claims(user, scope=context.scope, claims_request=context.claims_request, target=ID_TOKEN))
+    claims.update(custom_claims(client, user, list(context.scope), ID_TOKEN))
+    claims.update(
+        {
+            "iss": oauth_settings.ISSUER,
+            "sub": subject_for_client(user, client),
+            "aud": client.client_id,
+            "exp": issued_at + int(oauth_settings.ID_TOKEN_LIFETIME),
+            "iat": issued_at,
+            # Core §2: azp is the party the token was issued to; with a single audience it equals
+            # aud, which RPs accept, and it names the client unambiguously.
+            "azp": client.client_id,
+        }
+    )
+    if context.auth_time is not None:
+        claims["auth_time"] = context.auth_time
+    if context.nonce:
+        claims["nonce"] = context.nonce
+    if access_token is not None:
+        claims["at_hash"] = half_hash(access_token, algorithm)
+    return claims
+
+
+# --- signing and checking hints ---------------------------------------------------------------------
+
+
+def sign_id_token(claims: Mapping[str, Any], algorithm: str) -> str:
+    """Sign with the server's active key for ``algorithm`` (created on first need, then published)."""
+    import jwt
+
+    from oauth_provider.keys.store import get_signing_key
+
+    key = get_signing_key(algorithm)
+    return jwt.encode(dict(claims), key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": "JWT"})
+
+
+class InvalidIdTokenHint(ValueError):
+    """The id_token_hint was not issued by this server (or not to the client named)."""
+
+
+def verify_id_token_hint(token: str, *, client_id: str | None = None) -> dict[str, Any]:
+    """The claims of an ID Token this server issued (signature, ``iss``, ``aud`` when ``client_id``).
+
+    An expired ID Token is still a good hint (RP-Initiated Logout §2, Core §3.1.2.1: it names the
+    user; it grants nothing).
+    """
+    import jwt
+
+    from oauth_provider.keys.store import get_jwks
+
+    if not isinstance(token, str) or len(token) > 8192:
+        raise InvalidIdTokenHint("The id_token_hint is malformed.")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidIdTokenHint("The id_token_hint is malformed.") from None
+    kid = header.get("kid")
+    jwk = next((k for k in get_jwks()["keys"] if k.get("kid") == kid), None) if isinstance(kid, str) else None
+    if jwk is None or header.get("alg") != jwk.get("alg"):
+        raise InvalidIdTokenHint("The id_token_hint was not signed by this server.")
+    try:
+        claims = jwt.decode(
+            token,
+            jwt.PyJWK(jwk),
+            algorithms=[jwk["alg"]],
+            issuer=oauth_settings.ISSUER,
+            audience=client_id,
+            options={"verify_exp": False, "verify_aud": client_id is not None, "require": ["iss", "sub", "aud"]},
+        )
+    except jwt.PyJWTError:
+        raise InvalidIdTokenHint("The id_token_hint was not issued by this server to this client.") from None
+    if not isinstance(claims.get("sub"), str):
+        raise InvalidIdTokenHint("The id_token_hint has no subject.")
+    return claims

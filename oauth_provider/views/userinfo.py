@@ -1,0 +1,35 @@
+"""The UserInfo endpoint (OpenID Connect Core §5.3): GET and POST, a Bearer token in the header."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from oauth_provider.endpoints.userinfo import userinfo
+from oauth_provider.errors import OAuthError, TemporarilyUnavailable, json_response
+from oauth_provider.resource.bearer import extract_bearer_token
+from oauth_provider.resource.responses import TokenRequired, error_response
+
+logger = logging.getLogger("oauth_provider")
+
+
+@csrf_exempt  # a bearer-token API: no cookie ever authenticates it
+@require_http_methods(["GET", "POST"])
+def userinfo_view(request: HttpRequest) -> HttpResponse:
+    """Core §5.3.1: the token travels in ``Authorization: Bearer`` (RFC 6750 §2.1), as at every API
+    of this server; one in the query string or the form body is refused (RFC 9700 §4.3.2)."""
+    try:
+        token = extract_bearer_token(request)
+        if token is None:
+            raise TokenRequired()
+        body = userinfo(token)
+    except OAuthError as exc:
+        return error_response(exc)
+    except DatabaseError:
+        logger.exception("database error in userinfo_view")
+        return error_response(TemporarilyUnavailable())
+    return json_response(body)
