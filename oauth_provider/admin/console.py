@@ -34,7 +34,10 @@ from oauth_provider.models import (
     InitialAccessToken,
     RefreshToken,
     SigningKey,
+    SubjectType,
 )
+from oauth_provider.oidc.sectors import SectorIdentifierError, verify_sector_identifier
+from oauth_provider.scopes import known_scopes
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
 
@@ -57,9 +60,35 @@ class ApplicationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         known = ", ".join(oauth_settings.SCOPES) or "(none)"
+        openid = ", ".join(s for s in known_scopes() if s not in oauth_settings.SCOPES)
         for name in ("allowed_scopes", "default_scopes"):
             if name in self.fields:
                 self.fields[name].help_text += f" The server's scopes: {known}."
+                if openid:
+                    self.fields[name].help_text += f" OpenID Connect scopes: {openid}."
+        # Left empty (e.g. by a form that predates them), these take the model's defaults.
+        for name in ("id_token_signed_response_alg", "subject_type"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_id_token_signed_response_alg(self) -> str:
+        return self.cleaned_data.get("id_token_signed_response_alg") or "RS256"
+
+    def clean_subject_type(self) -> str:
+        return self.cleaned_data.get("subject_type") or SubjectType.PUBLIC
+
+    def clean(self):
+        cleaned = super().clean()
+        # Core §8.1: the sector identifier document must list every redirect URI; fetched (safely)
+        # only when the operator sets or changes it, or changes the redirect URIs.
+        uri = cleaned.get("sector_identifier_uri")
+        if uri and ({"sector_identifier_uri", "redirect_uris"} & set(self.changed_data)):
+            redirect_uris = [line.strip() for line in (cleaned.get("redirect_uris") or "").splitlines() if line.strip()]
+            try:
+                verify_sector_identifier(uri, redirect_uris)
+            except SectorIdentifierError as exc:
+                self.add_error("sector_identifier_uri", str(exc))
+        return cleaned
 
     def legacy_grants(self) -> list[str]:
         return [g for g in self.cleaned_data.get("grant_types") or [] if g in LEGACY_GRANTS]
@@ -80,6 +109,13 @@ class ApplicationForm(forms.ModelForm):
             "allowed_origins",
             "is_resource_server",
             "resource_audiences",
+            # OpenID Connect
+            "id_token_signed_response_alg",
+            "subject_type",
+            "sector_identifier_uri",
+            "post_logout_redirect_uris",
+            "require_auth_time",
+            "default_max_age",
             "owner",
             "is_active",
         ]

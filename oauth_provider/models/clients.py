@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from oauth_provider import crypto
 from oauth_provider.conf import oauth_settings
+from oauth_provider.oidc.sectors import SectorIdentifierError, check_sector_identifier_uri
 from oauth_provider.redirect_uris import validate_redirect_uri
 from oauth_provider.scopes import known_scopes, parse_scope
 
@@ -89,7 +90,7 @@ class Application(models.Model):
         max_length=10, choices=SubjectType.choices, default=SubjectType.PUBLIC,
         help_text="Pairwise: this client's sector sees a sub no other sector can correlate.",
     )
-    sector_identifier_uri = models.URLField(
+    sector_identifier_uri = models.CharField(
         max_length=2000, blank=True,
         help_text="https URL of a JSON array of the redirect URIs that share this client's pairwise sub.",
     )
@@ -230,8 +231,11 @@ class Application(models.Model):
                     "A pairwise client whose redirect URIs have several hosts needs a sector_identifier_uri "
                     "(OpenID Connect Core §8.1)."
                 )
-        if self.sector_identifier_uri and not self.sector_identifier_uri.startswith("https://"):
-            errors.setdefault("sector_identifier_uri", []).append("The sector_identifier_uri must use https.")
+        if self.sector_identifier_uri:
+            try:
+                check_sector_identifier_uri(self.sector_identifier_uri)
+            except SectorIdentifierError as exc:
+                errors.setdefault("sector_identifier_uri", []).append(str(exc))
         known = known_scopes()
         for field in ("allowed_scopes", "default_scopes"):
             try:

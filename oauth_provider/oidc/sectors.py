@@ -64,7 +64,7 @@ def _read_bounded(response, limit: int, *, deadline: float) -> bytes:
     while size <= limit:
         if time.monotonic() > deadline:
             raise SectorIdentifierError("The sector_identifier_uri took too long to answer.")
-        chunk = response.read(min(8192, limit + 1 - size))
+        chunk = response.read1(min(8192, limit + 1 - size))  # returns what one receive brought
         if not chunk:
             break
         chunks.append(chunk)

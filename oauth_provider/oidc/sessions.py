@@ -46,7 +46,7 @@ def login_asked_at(marker: str | None) -> int | None:
         return None
     try:
         value = signing.loads(marker, salt=_MARKER_SALT, max_age=MARKER_MAX_AGE)
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
