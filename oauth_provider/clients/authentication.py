@@ -1,17 +1,16 @@
 """Client authentication (RFC 6749 §2.3): client_secret_basic, client_secret_post and none.
 
-Used by every endpoint that authenticates clients (token, revocation, introspection, device).
+Every endpoint that authenticates clients (token, revocation, introspection, device) calls
+``authenticate_request``: read the credentials, count them against the rate limit where that is
+switched on, authenticate, audit a failure.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
 
-from oauth_provider import audit, http
+from oauth_provider import audit, http, ratelimit
 from oauth_provider.errors import InvalidClient, InvalidRequest
 from oauth_provider.models import Application
 
@@ -22,7 +21,11 @@ NONE = "none"
 # Methods a confidential client may use; a public client uses "none".
 CONFIDENTIAL_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST)
 
-BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="oauth", charset="UTF-8"'}
+# The endpoints whose client authentication counts against the per-client request limit before the
+# secret is checked, so that guessing a secret is limited too. This set is the one switch: today only
+# the token endpoint (its per-address limit stays first in ``endpoints.token``).
+TOKEN, REVOCATION, INTROSPECTION, DEVICE_AUTHORIZATION = "token", "revocation", "introspection", "device"
+RATE_LIMITED_ENDPOINTS = frozenset({TOKEN})
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,9 @@ def read_client_credentials(authorization: str, params: Mapping[str, str]) -> Cl
     """
     body_id = params.get("client_id")
     body_secret = params.get("client_secret")
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "basic":
-            raise InvalidClient("Only HTTP Basic client authentication is supported in the Authorization header.",
-                                headers=BASIC_CHALLENGE)
-        client_id, client_secret = _decode_basic(value.strip())
+    basic = http.basic_credentials(authorization)
+    if basic is not None:
+        client_id, client_secret = basic
         if body_secret is not None:
             raise InvalidRequest("Use one client authentication method, not Basic and client_secret both.")
         if body_id is not None and body_id != client_id:
@@ -62,17 +62,16 @@ def read_client_credentials(authorization: str, params: Mapping[str, str]) -> Cl
     return ClientCredentials(body_id, None, NONE)
 
 
-def _decode_basic(value: str) -> tuple[str, str]:
-    """RFC 6749 §2.3.1: both halves are form-urlencoded before Basic encoding."""
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidClient("Malformed HTTP Basic credentials.", headers=BASIC_CHALLENGE) from exc
-    client_id, sep, client_secret = decoded.partition(":")
-    client_id, client_secret = unquote_plus(client_id), unquote_plus(client_secret)
-    if not sep or not client_id or "\x00" in client_id + client_secret:
-        raise InvalidClient("Malformed HTTP Basic credentials.", headers=BASIC_CHALLENGE)
-    return client_id, client_secret
+def authenticate_request(
+    authorization: str, params: Mapping[str, str], *, endpoint: str, context: http.RequestContext = http.NO_CONTEXT
+) -> Application:
+    """The one client-authentication entry point: read the credentials of a request (its
+    ``Authorization`` header and body ``params``), count them against the per-client limit when
+    ``endpoint`` is in ``RATE_LIMITED_ENDPOINTS``, and authenticate (audited on failure)."""
+    credentials = read_client_credentials(authorization, params)
+    if endpoint in RATE_LIMITED_ENDPOINTS:
+        ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
+    return authenticate_client(credentials, context=context)
 
 
 def authenticate_client(
@@ -83,8 +82,8 @@ def authenticate_client(
     Confidential clients must present their secret; public clients present only their id.
     """
     if credentials is None:
-        raise InvalidClient("Client authentication is required.", headers=BASIC_CHALLENGE)
-    headers = BASIC_CHALLENGE if credentials.method == CLIENT_SECRET_BASIC else {}
+        raise InvalidClient("Client authentication is required.", headers=http.basic_challenge())
+    headers = http.basic_challenge() if credentials.method == CLIENT_SECRET_BASIC else {}
     # client_id is unique: no ORDER BY (Meta.ordering would add one), which the SQL compiler charges per request.
     application = next(iter(Application.objects.filter(client_id=credentials.client_id).order_by()[:1]), None)
     reason = _failure_reason(application, credentials)

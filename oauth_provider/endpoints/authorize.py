@@ -2,18 +2,16 @@
 
 Validation runs in the order that keeps the endpoint from being an open redirector
 (RFC 6749 §4.1.2.1, RFC 9700 §4.11): first the client and its redirect URI, whose failures are
-shown to the user (``AuthorizationPageError``); only then everything else, whose failures go back
-to the verified redirect URI (``AuthorizationRedirectError``) with ``state`` and ``iss``.
+shown to the user (an OAuthError without ``redirect``); only then everything else, whose failures
+go back to the verified redirect URI (the OAuthError's ``redirect`` target) with ``state`` and ``iss``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,66 +21,21 @@ from oauth_provider.clients.consent import consent_covers, remember_consent
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import (
     AccessDenied,
+    InvalidClient,
     InvalidRequest,
-    InvalidScope,
     OAuthError,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType
-from oauth_provider.scopes import parse_scope, scope_string
+from oauth_provider.redirect_uris import RedirectTarget, redirect_uri_matches
+from oauth_provider.scopes import requested_scope, scope_string
 from oauth_provider.tokens.issue import issue_access_token
 
 RESPONSE_TYPE_CODE = "code"
 RESPONSE_TYPE_TOKEN = "token"
 PKCE_S256 = "S256"
 PKCE_PLAIN = "plain"
-
-# http://127.0.0.1[:port] or http://[::1][:port], then the rest of the URI (RFC 8252 §7.3).
-_LOOPBACK_URI = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?].*)?$")
-
-
-class AuthorizationPageError(Exception):
-    """The client or redirect URI cannot be trusted: tell the user, never redirect."""
-
-    def __init__(self, error: str, description: str) -> None:
-        self.error = error
-        self.description = description
-        super().__init__(description)
-
-
-@dataclass(frozen=True)
-class RedirectTarget:
-    """A verified redirect URI plus what every response to it carries (state, RFC 9207 iss)."""
-
-    uri: str
-    state: str | None
-    fragment: bool = False
-
-    def location(self, params: Mapping[str, Any]) -> str:
-        values = {k: v for k, v in params.items() if v is not None}
-        if self.state is not None:
-            values["state"] = self.state
-        values["iss"] = oauth_settings.ISSUER
-        encoded = urlencode(values)
-        if self.fragment:
-            return f"{self.uri}#{encoded}"
-        separator = "&" if urlsplit(self.uri).query else "?"
-        return f"{self.uri}{separator}{encoded}"
-
-
-class AuthorizationRedirectError(Exception):
-    """An error the client hears about at its verified redirect URI (RFC 6749 §4.1.2.1, §4.2.2.1)."""
-
-    def __init__(self, error: OAuthError, target: RedirectTarget) -> None:
-        self.error = error
-        self.target = target
-        super().__init__(error.description)
-
-    @property
-    def location(self) -> str:
-        return self.target.location(self.error.as_dict())
-
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
@@ -107,85 +60,58 @@ class AuthorizationRequest:
 # --- redirect URIs ----------------------------------------------------------------------------
 
 
-def _without_loopback_port(uri: str) -> str | None:
-    match = _LOOPBACK_URI.match(uri)
-    if match is None:
-        return None
-    return f"http://{match.group(1)}{match.group(2) or ''}"
-
-
-def redirect_uri_matches(requested: str, registered: str) -> bool:
-    """Exact string match (RFC 9700 §4.1.3), except that a loopback IP URI matches on any port
-    (RFC 8252 §7.3): native apps listen on a port the system picks at run time."""
-    if requested == registered:
-        return True
-    registered_loopback = _without_loopback_port(registered)
-    return registered_loopback is not None and registered_loopback == _without_loopback_port(requested)
-
-
 def resolve_redirect_uri(client: Application, requested: str | None) -> str:
-    """The redirect URI to answer at, or AuthorizationPageError (RFC 6749 §3.1.2.3)."""
+    """The redirect URI to answer at, or an error for the user (RFC 6749 §3.1.2.3)."""
     registered = client.redirect_uri_list
     if requested is None:
         if len(registered) == 1:
             return registered[0]
-        raise AuthorizationPageError(
-            "invalid_request", "The redirect_uri parameter is required for this client."
-        )
+        raise InvalidRequest("The redirect_uri parameter is required for this client.")
     if any(redirect_uri_matches(requested, uri) for uri in registered):
         return requested
-    raise AuthorizationPageError("invalid_request", "The redirect_uri is not registered for this client.")
+    raise InvalidRequest("The redirect_uri is not registered for this client.")
 
 
 # --- validation -------------------------------------------------------------------------------
 
 
-def _single_values(query: Any) -> tuple[dict[str, str], list[str]]:
-    """Single-valued parameters (empty ones dropped) and the names that were repeated, too long or held NUL."""
-    limit = oauth_settings.MAX_PARAMETER_LENGTH
-    params: dict[str, str] = {}
-    bad: list[str] = []
-    for name, values in query.lists():
-        # NUL never belongs in a parameter, and databases (PostgreSQL) cannot even compare it.
-        if len(values) > 1 or len(values[0]) > limit or len(name) > 100 or "\x00" in values[0]:
-            bad.append(name[:100])
-            continue
-        if values[0]:
-            params[name] = values[0]
-    return params, bad
-
-
 def validate_authorization_request(query: Any) -> AuthorizationRequest:
-    """Check an authorization request (a QueryDict of the GET parameters) in the safe order."""
-    params, bad = _single_values(query)
+    """Check an authorization request (a QueryDict of the GET parameters) in the safe order.
+
+    Every failure is an OAuthError; those found after the redirect URI is verified carry it as
+    their ``redirect`` target.
+    """
+    params, problems = http.read_parameters(query)
+    bad = [name[: http.MAX_NAME_LENGTH] for name, _problem in problems]
     # 1. The client and the redirect URI: failures here must not redirect anywhere.
     if "client_id" in bad or "redirect_uri" in bad:
-        raise AuthorizationPageError("invalid_request", "client_id and redirect_uri must each be sent once.")
+        raise InvalidRequest("client_id and redirect_uri must each be sent once.")
     client_id = params.get("client_id")
     if not client_id:
-        raise AuthorizationPageError("invalid_request", "The client_id parameter is required.")
+        raise InvalidRequest("The client_id parameter is required.")
     client = Application.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:
-        raise AuthorizationPageError("invalid_client", "The client is unknown or inactive.")
+        # Shown on the error page, which is a 400 like every other page error.
+        raise InvalidClient("The client is unknown or inactive.", status_code=400)
     redirect_uri = resolve_redirect_uri(client, params.get("redirect_uri"))
 
     # 2. Everything else is reported to the client at its verified redirect URI.
     state = params.get("state") if "state" not in bad else None
     response_type = params.get("response_type")
     target = RedirectTarget(redirect_uri, state, fragment=response_type == RESPONSE_TYPE_TOKEN)
-
-    def fail(error: OAuthError) -> AuthorizationRedirectError:
-        return AuthorizationRedirectError(error, target)
-
-    if bad:
-        raise fail(InvalidRequest(f"The {bad[0]} parameter is repeated or too long."))
-    if not response_type:
-        raise fail(InvalidRequest("The response_type parameter is required."))
-    _check_response_type(client, response_type, fail)
-    scope = _requested_scope(client, params.get("scope"), fail)
-    challenge, method = "", ""
-    if response_type == RESPONSE_TYPE_CODE:
-        challenge, method = _check_pkce(client, params, fail)
+    try:
+        if bad:
+            raise InvalidRequest(f"The {bad[0]} parameter is repeated or too long.")
+        if not response_type:
+            raise InvalidRequest("The response_type parameter is required.")
+        _check_response_type(client, response_type)
+        scope = requested_scope(client, params.get("scope"))
+        challenge, method = "", ""
+        if response_type == RESPONSE_TYPE_CODE:
+            challenge, method = _check_pkce(client, params)
+    except OAuthError as error:
+        error.redirect = target
+        raise
     return AuthorizationRequest(
         client=client,
         response_type=response_type,
@@ -198,60 +124,42 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
     )
 
 
-def _check_response_type(client: Application, response_type: str, fail) -> None:
+def _check_response_type(client: Application, response_type: str) -> None:
     if response_type == RESPONSE_TYPE_CODE:
         if not client.allows_grant(GrantType.AUTHORIZATION_CODE):
-            raise fail(UnauthorizedClient("This client is not allowed the authorization code flow."))
+            raise UnauthorizedClient("This client is not allowed the authorization code flow.")
         return
     if response_type == RESPONSE_TYPE_TOKEN and implicit_enabled():
         # RFC 9700 §2.1.2: the implicit grant leaks tokens through URLs; clients must opt in.
         if not client.allows_grant(GrantType.IMPLICIT):
-            raise fail(UnauthorizedClient("This client is not allowed the implicit flow."))
+            raise UnauthorizedClient("This client is not allowed the implicit flow.")
         return
-    raise fail(UnsupportedResponseType(f"The response_type {response_type!r} is not supported."))
+    raise UnsupportedResponseType(f"The response_type {response_type!r} is not supported.")
 
 
 def implicit_enabled() -> bool:
     return bool(oauth_settings.IMPLICIT_GRANT_ENABLED)
 
 
-def _requested_scope(client: Application, raw: str | None, fail) -> list[str]:
-    """What the client asked for if allowed, else its default scope (RFC 6749 §3.3)."""
-    try:
-        requested = parse_scope(raw)
-    except ValueError as exc:
-        raise fail(InvalidScope(f"Malformed scope: {exc}.")) from exc
-    allowed = client.allowed_scope_list
-    if not requested:
-        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
-        if not requested:
-            raise fail(InvalidScope("No scope was requested and the client has no default scope."))
-        return requested
-    outside = [s for s in requested if s not in allowed]
-    if outside:
-        raise fail(InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}."))
-    return requested
-
-
-def _check_pkce(client: Application, params: Mapping[str, str], fail) -> tuple[str, str]:
+def _check_pkce(client: Application, params: Mapping[str, str]) -> tuple[str, str]:
     """RFC 7636 §4.3/§4.4.1 with RFC 9700 §2.1.1: required for public clients and by default;
     S256 unless the client opted in to plain."""
     challenge = params.get("code_challenge", "")
     method = params.get("code_challenge_method", "")
     if not challenge:
         if method:
-            raise fail(InvalidRequest("code_challenge_method was sent without code_challenge."))
+            raise InvalidRequest("code_challenge_method was sent without code_challenge.")
         if client.client_type == ClientType.PUBLIC or client.require_pkce:
-            raise fail(InvalidRequest("PKCE is required: send a code_challenge (method S256)."))
+            raise InvalidRequest("PKCE is required: send a code_challenge (method S256).")
         return "", ""
     # RFC 7636 §4.3: a missing method means plain.
     method = method or PKCE_PLAIN
     if method == PKCE_PLAIN and not client.allow_plain_pkce:
-        raise fail(InvalidRequest("The plain PKCE method is not allowed; use code_challenge_method=S256."))
+        raise InvalidRequest("The plain PKCE method is not allowed; use code_challenge_method=S256.")
     if method not in (PKCE_S256, PKCE_PLAIN):
-        raise fail(InvalidRequest(f"Unsupported code_challenge_method {method!r}; use S256."))
+        raise InvalidRequest(f"Unsupported code_challenge_method {method!r}; use S256.")
     if not crypto.PKCE_VALUE_PATTERN.match(challenge):
-        raise fail(InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."))
+        raise InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].")
     return challenge, method
 
 
@@ -317,7 +225,7 @@ def deny(
         audit.CONSENT_DENIED, context=context, application=request.client, user=user,
         scope=scope_string(request.scope),
     )
-    return AuthorizationRedirectError(AccessDenied("The user denied the request."), request.target).location
+    return request.target.location(AccessDenied("The user denied the request.").as_dict())
 
 
 def record_consent(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_provider import http, ratelimit
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import TOKEN, authenticate_request
 from oauth_provider.errors import InvalidRequest
 from oauth_provider.grants import TokenRequest, grant_class
 
@@ -20,9 +20,7 @@ def handle_token_request(
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")
     handler = grant_class(grant_type)
-    credentials = read_client_credentials(authorization, params)
-    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    client = authenticate_client(credentials, context=context)
+    client = authenticate_request(authorization, params, endpoint=TOKEN, context=context)
     grant = handler(TokenRequest(params=params, client=client, context=context))
     grant.check_client()
     return grant.issue()

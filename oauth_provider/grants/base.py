@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from oauth_provider import audit, http
+from oauth_provider import audit, http, scopes
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidRequest, InvalidScope, UnauthorizedClient
+from oauth_provider.errors import InvalidRequest, UnauthorizedClient
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
-from oauth_provider.scopes import parse_scope
 from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token, token_response_body
 
 
@@ -103,26 +102,6 @@ class Grant(ABC):
         return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
 
     def requested_scope(self) -> list[str]:
-        """The scope to grant a client acting for itself (see ``client_requested_scope``)."""
-        return client_requested_scope(self.client, self.request.params.get("scope"))
+        """The scope to grant a client acting for itself (``scopes.requested_scope``)."""
+        return scopes.requested_scope(self.client, self.request.params.get("scope"))
 
-
-def client_requested_scope(client: Application, raw_scope: str | None) -> list[str]:
-    """What a client asked for if allowed, else its default (token and device endpoints).
-
-    RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
-    """
-    try:
-        requested = parse_scope(raw_scope)
-    except ValueError as exc:
-        raise InvalidScope(f"Malformed scope: {exc}.") from exc
-    allowed = client.allowed_scope_list
-    if not requested:
-        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
-        if not requested:
-            raise InvalidScope("No scope was requested and the client has no default scope.")
-        return requested
-    outside = [s for s in requested if s not in allowed]
-    if outside:
-        raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
-    return requested

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from oauth_provider import crypto
 from oauth_provider.conf import oauth_settings
-from oauth_provider.oidc.sectors import SectorIdentifierError, check_sector_identifier_uri
 from oauth_provider.redirect_uris import validate_redirect_uri
 from oauth_provider.scopes import known_scopes, parse_scope
 
@@ -231,11 +230,6 @@ class Application(models.Model):
                     "A pairwise client whose redirect URIs have several hosts needs a sector_identifier_uri "
                     "(OpenID Connect Core §8.1)."
                 )
-        if self.sector_identifier_uri:
-            try:
-                check_sector_identifier_uri(self.sector_identifier_uri)
-            except SectorIdentifierError as exc:
-                errors.setdefault("sector_identifier_uri", []).append(str(exc))
         known = known_scopes()
         for field in ("allowed_scopes", "default_scopes"):
             try:

@@ -1,6 +1,6 @@
 """The time the user logged in (OpenID Connect Core §2 ``auth_time``), kept in the Django session.
 
-``record_login`` runs on Django's ``user_logged_in`` signal (connected in ``AppConfig.ready``), so
+``record_login`` runs on Django's ``user_logged_in`` signal (connected in ``receivers.py``), so
 every login path (the admin, allauth, ``force_login`` in tests, a custom view) records it.
 """
 

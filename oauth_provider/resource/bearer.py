@@ -8,52 +8,16 @@ Referer headers), and so is one in a form body: with the header too it is a toke
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
-from oauth_provider.errors import InvalidRequest, OAuthError
+from oauth_provider import http
+from oauth_provider.errors import OAuthError
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
 
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
-
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-
-
-def _form_has_token(request: HttpRequest) -> bool:
-    # Only a urlencoded POST can carry a form-encoded token (§2.2); reading it there is cheap
-    # and leaves the body readable for DRF (Django keeps request.body).
-    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if request.method != "POST" or content_type != FORM_MEDIA_TYPE:
-        return False
-    try:
-        return "access_token" in request.POST
-    except BadRequest:
-        # An unreadable form (e.g. a charset other than UTF-8): the view answers it, not the middleware.
-        return False
-
-
-def extract_bearer_token(request: HttpRequest) -> str | None:
-    """The bearer token of ``request``; None when it carries none; InvalidRequest when malformed."""
-    if "access_token" in request.GET:
-        raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    in_body = _form_has_token(request)
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        # No header, or another scheme (Basic, ...): no bearer credentials in the header.
-        if in_body:
-            raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
-        return None
-    if in_body:
-        raise InvalidRequest("The request carries an access token in more than one place.")
-    credentials = credentials.strip()
-    if not credentials or not _B64TOKEN.match(credentials):
-        raise InvalidRequest("The Authorization header is malformed; use 'Bearer <token>'.")
-    return credentials
+# The request-level parsing lives in http.py (one home for Bearer parsing, also used by UserInfo).
+extract_bearer_token = http.request_bearer_token
 
 
 def _django_request(request: Any) -> HttpRequest:

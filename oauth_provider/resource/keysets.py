@@ -1,14 +1,15 @@
 """Verification keys for the resource side: this project's SigningKey table, or a remote JWK Set.
 
-Both sources keep a ``kid -> PyJWK`` dict in process and reload it when it is older than its
-lifetime, or when a token names a ``kid`` they do not know. Reloads caused by unknown ``kid``s
-happen at most once per ``min_refetch_seconds``, so a burst of forged ``kid``s costs at most one
-database query or one HTTP request per interval (RFC 8725 §3.10, SECURITY.md item 17).
+Both give ``get(kid) -> PyJWK | None`` (a ``KeySet``). ``LocalKeySet`` reads the one key cache of
+``oauth_provider.keys``; ``RemoteKeySet`` keeps its own ``kid -> PyJWK`` dict of the remote JWK Set.
+Both reload when their keys are older than their lifetime, or when a token names a ``kid`` they do
+not know. Reloads caused by unknown ``kid``s happen at most once per ``min_refetch_seconds``, so a
+burst of forged ``kid``s costs at most one database query or one HTTP request per interval
+(RFC 8725 §3.10, docs/SECURITY.md S17).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -18,14 +19,16 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from jwt import PyJWK
-from jwt.exceptions import PyJWTError
 
 from oauth_provider.errors import TemporarilyUnavailable
+from oauth_provider.http import is_local_fetch_host
+from oauth_provider.jose import parse_jwk_set
+from oauth_provider.keys import verification_key
 
 logger = logging.getLogger("oauth_provider")
 
@@ -44,25 +47,10 @@ class KeySetUnavailable(TemporarilyUnavailable):
     default_description = "The token signing keys are temporarily unavailable."
 
 
-def parse_jwks(document: Any) -> dict[str, PyJWK]:
-    """``kid -> PyJWK`` for the usable signing keys of a JWK Set (RFC 7517 §5).
+class KeySet(Protocol):
+    """Where a validator finds the key a token names."""
 
-    Keys without a ``kid``, meant for encryption (``use`` other than ``sig``), or of a type PyJWT
-    cannot load are skipped: a token can only ever name a key by ``kid``.
-    """
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise ValueError("not a JWK Set")
-    keys: dict[str, PyJWK] = {}
-    for jwk in document["keys"]:
-        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
-            continue
-        if jwk.get("use", "sig") != "sig":
-            continue
-        try:
-            keys[jwk["kid"]] = PyJWK(jwk)
-        except PyJWTError:
-            logger.warning("skipping an unusable key in the JWK Set: kid=%s", jwk["kid"][:64])
-    return keys
+    def get(self, kid: str) -> PyJWK | None: ...
 
 
 class CachedKeySet(ABC):
@@ -127,23 +115,18 @@ class CachedKeySet(ABC):
         self._expires_at = now + max(lifetime, self.min_refetch_seconds)
 
 
-class LocalKeySet(CachedKeySet):
-    """The public keys of this project's SigningKey table (every published state)."""
+class LocalKeySet:
+    """The public keys of this project's SigningKey table (every published state), from ``keys``' one cache.
 
-    def _load(self) -> tuple[dict[str, PyJWK], float]:
-        from oauth_provider.models import SigningKey
+    Holds no keys itself: it only says how old a snapshot the resource side accepts.
+    """
 
-        rows = SigningKey.objects.values_list("public_jwk", flat=True)
-        return parse_jwks({"keys": list(rows)}), self.cache_seconds
+    def __init__(self, *, cache_seconds: float, min_refetch_seconds: float) -> None:
+        self.cache_seconds = cache_seconds
+        self.min_refetch_seconds = min_refetch_seconds
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def get(self, kid: str) -> PyJWK | None:
+        return verification_key(kid, max_age=self.cache_seconds, min_refetch_seconds=self.min_refetch_seconds)
 
 
 def check_jwks_url(url: str) -> str:
@@ -151,7 +134,7 @@ def check_jwks_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_local_fetch_host(parts.hostname):
         return url
     raise ImproperlyConfigured(
         f"OAUTH_PROVIDER['RESOURCE_JWKS_URL'] must be an https URL (http only on loopback), not {url!r}"
@@ -196,7 +179,7 @@ class RemoteKeySet(CachedKeySet):
                 cache_control = response.headers.get("Cache-Control")
             if len(body) > MAX_JWKS_BYTES:
                 raise ValueError("JWK Set too large")
-            keys = parse_jwks(json.loads(body))
+            keys = parse_jwk_set(json.loads(body))
         except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts, bad JSON
             logger.warning("cannot fetch the JWK Set from %s: %s", self.url, exc)
             raise KeySetUnavailable() from exc
@@ -204,12 +187,11 @@ class RemoteKeySet(CachedKeySet):
         return keys, self.cache_seconds if lifetime is None else lifetime
 
 
-def key_set_from_settings(settings: Any, clock: Clock | None = None) -> CachedKeySet:
+def key_set_from_settings(settings: Any) -> KeySet:
     """The key source the settings name: RESOURCE_JWKS_URL if set, else the SigningKey table."""
     options = {
         "cache_seconds": settings.RESOURCE_JWKS_CACHE_SECONDS,
         "min_refetch_seconds": settings.RESOURCE_JWKS_MIN_REFETCH_SECONDS,
-        "clock": clock,
     }
     if settings.RESOURCE_JWKS_URL:
         return RemoteKeySet(settings.RESOURCE_JWKS_URL, timeout=settings.RESOURCE_JWKS_TIMEOUT, **options)

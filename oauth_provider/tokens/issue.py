@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import jwt
 from django.utils import timezone
 
-from oauth_provider import crypto
+from oauth_provider import crypto, jose
 from oauth_provider.conf import oauth_settings
-from oauth_provider.keys.store import get_signing_key
+from oauth_provider.keys import get_signing_key
 from oauth_provider.models import AccessToken, Application, RefreshToken
 from oauth_provider.scopes import scope_string
-
-ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
 
 
 @dataclass(frozen=True)
@@ -64,10 +61,7 @@ def issue_access_token(
         "jti": jti,
         "scope": scope_value,
     }
-    key = get_signing_key()
-    token = jwt.encode(
-        claims, key.private_key, algorithm=key.algorithm, headers={"typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
-    )
+    token = jose.issue(claims, get_signing_key(), jose.ACCESS_TOKEN)
     record = AccessToken.objects.create(
         jti=jti,
         application=application,

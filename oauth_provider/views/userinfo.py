@@ -9,10 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from oauth_provider.endpoints.userinfo import userinfo
-from oauth_provider.errors import OAuthError, TemporarilyUnavailable, json_response
-from oauth_provider.resource.bearer import extract_bearer_token
-from oauth_provider.resource.responses import TokenRequired, error_response
+from oauth_provider import http
+from oauth_provider.endpoints.userinfo import challenged, userinfo
+from oauth_provider.errors import OAuthError, TemporarilyUnavailable, error_response, json_response
 
 logger = logging.getLogger("oauth_provider")
 
@@ -23,12 +22,9 @@ def userinfo_view(request: HttpRequest) -> HttpResponse:
     """Core §5.3.1: the token travels in ``Authorization: Bearer`` (RFC 6750 §2.1), as at every API
     of this server; one in the query string or the form body is refused (RFC 9700 §4.3.2)."""
     try:
-        token = extract_bearer_token(request)
-        if token is None:
-            raise TokenRequired()
-        body = userinfo(token)
+        body = userinfo(http.request_bearer_token(request))
     except OAuthError as exc:
-        return error_response(exc)
+        return error_response(challenged(exc))
     except DatabaseError:
         logger.exception("database error in userinfo_view")
         return error_response(TemporarilyUnavailable())

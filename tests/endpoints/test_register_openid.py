@@ -6,10 +6,21 @@ import pytest
 from django.test import override_settings
 
 from oauth_provider.models import Application
-from tests.endpoints.test_register import WEB_CLIENT, register
-from tests.oidc.test_sectors import sector_server
+from tests.helpers.sector import sector_server
 
 pytestmark = pytest.mark.django_db
+REGISTER = "/oauth/register/"
+WEB_CLIENT = {
+    "client_name": "Photo printer",
+    "redirect_uris": ["https://printer.example.test/callback"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "scope": "openid",
+}
+
+
+def register(client, metadata):
+    return client.post(REGISTER, data=json.dumps(metadata), content_type="application/json")
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet
 
 from oauth_provider.models import SubjectType
 from tests.factories import ApplicationFactory, OpenIDApplicationFactory, UserFactory
-from tests.interop.test_authorization_code import _log_in_and_consent, live_issuer  # noqa: F401
+from tests.helpers.live import log_in_and_consent_in
 
 REDIRECT_URI = "https://rp.example.test/callback"
 LOGGED_OUT = "https://rp.example.test/logged-out"
@@ -50,7 +50,7 @@ def sign_in(browser, config, app, user, *, scope="openid profile email", nonce=N
     nonce = nonce or generate_token(20)
     url, _ = session.create_authorization_url(config["authorization_endpoint"], code_verifier=verifier,
                                               nonce=nonce, **extra)
-    location = _log_in_and_consent(browser, url, user.username)
+    location = log_in_and_consent_in(browser, url, user.username)
     token = session.fetch_token(config["token_endpoint"], authorization_response=location, code_verifier=verifier)
     return session, token, nonce
 
@@ -66,7 +66,7 @@ def authlib_claims(config, token, app, nonce):
     return claims
 
 
-def test_authlib_relying_party_signs_in_calls_userinfo_refreshes_and_logs_out(live_issuer):  # noqa: F811
+def test_authlib_relying_party_signs_in_calls_userinfo_refreshes_and_logs_out(live_issuer):
     config = discover(live_issuer)
     app, user = rp_app(), UserFactory(first_name="Ada", last_name="Lovelace")
     with requests.Session() as browser:
@@ -111,7 +111,7 @@ def test_authlib_relying_party_signs_in_calls_userinfo_refreshes_and_logs_out(li
         session.close()
 
 
-def test_authlib_refuses_an_id_token_with_another_nonce(live_issuer):  # noqa: F811
+def test_authlib_refuses_an_id_token_with_another_nonce(live_issuer):
     config = discover(live_issuer)
     app = rp_app()
     with requests.Session() as browser:
@@ -121,7 +121,7 @@ def test_authlib_refuses_an_id_token_with_another_nonce(live_issuer):  # noqa: F
         session.close()
 
 
-def test_without_a_nonce_the_id_token_has_none_and_authlib_code_flow_insists(live_issuer):  # noqa: F811
+def test_without_a_nonce_the_id_token_has_none_and_authlib_code_flow_insists(live_issuer):
     """Core §3.1.2.1: nonce is optional in the code flow, and then absent; Authlib's CodeIDToken requires it."""
     config = discover(live_issuer)
     app = rp_app()
@@ -130,7 +130,7 @@ def test_without_a_nonce_the_id_token_has_none_and_authlib_code_flow_insists(liv
     verifier = generate_token(48)
     url, _ = session.create_authorization_url(config["authorization_endpoint"], code_verifier=verifier)
     with requests.Session() as browser:
-        location = _log_in_and_consent(browser, url, UserFactory().username)
+        location = log_in_and_consent_in(browser, url, UserFactory().username)
     token = session.fetch_token(config["token_endpoint"], authorization_response=location, code_verifier=verifier)
     keys = JsonWebKey.import_key_set(requests.get(config["jwks_uri"], timeout=10).json())
     claims = authlib_jwt.decode(token["id_token"], keys, claims_cls=CodeIDToken,
@@ -173,7 +173,7 @@ def validate_core_3_1_3_7(id_token: str, *, config: dict, client_id: str, alg: s
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
-def test_joserfc_applies_the_full_core_3_1_3_7_rules_for_each_algorithm(live_issuer, alg):  # noqa: F811
+def test_joserfc_applies_the_full_core_3_1_3_7_rules_for_each_algorithm(live_issuer, alg):
     config = discover(live_issuer)
     assert alg in config["id_token_signing_alg_values_supported"]
     app, user = rp_app(id_token_signed_response_alg=alg), UserFactory()
@@ -190,7 +190,7 @@ def test_joserfc_applies_the_full_core_3_1_3_7_rules_for_each_algorithm(live_iss
     session.close()
 
 
-def test_a_pairwise_client_sees_one_sub_in_the_id_token_userinfo_access_token_and_introspection(live_issuer):  # noqa: F811
+def test_a_pairwise_client_sees_one_sub_in_the_id_token_userinfo_access_token_and_introspection(live_issuer):
     config = discover(live_issuer)
     app, user = rp_app(subject_type=SubjectType.PAIRWISE), UserFactory()
     with requests.Session() as browser:
@@ -209,7 +209,7 @@ def test_a_pairwise_client_sees_one_sub_in_the_id_token_userinfo_access_token_an
     session.close()
 
 
-def test_a_request_object_is_refused_at_the_redirect_uri(live_issuer):  # noqa: F811
+def test_a_request_object_is_refused_at_the_redirect_uri(live_issuer):
     config = discover(live_issuer)
     app = rp_app()
     query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT_URI,

@@ -2,53 +2,15 @@
 bounded in size and time, never an internal address; loopback only when the test setting allows."""
 
 import json
-import threading
 import time
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
 
 from oauth_provider.oidc.sectors import SectorIdentifierError, fetch_sector_redirect_uris, verify_sector_identifier
+from tests.helpers.sector import sector_server
 
 URIS = ["https://a.example.test/cb", "https://b.example.test/cb"]
-
-
-class Handler(BaseHTTPRequestHandler):
-    routes: dict = {}
-
-    def do_GET(self):
-        status, headers, body, delay = self.routes.get(self.path, (404, {}, b"", 0))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if delay:
-            for byte in body:
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-                time.sleep(delay)
-        else:
-            self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@contextmanager
-def sector_server(routes):
-    Handler.routes = routes
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
