@@ -10,6 +10,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -22,7 +23,12 @@ from oauth_provider.models import Application
 from oauth_provider.models.clients import ID_TOKEN_ALGORITHMS
 from oauth_provider.oidc.claims import ID_TOKEN, custom_claims, user_claims
 from oauth_provider.oidc.subjects import subject_for_client
-from oauth_provider.tokens.lookup import UNKNOWN_KID_RELOAD_SECONDS
+
+OPENID = "openid"
+
+# An unknown kid in a hint reloads the keys at most once a second, as for our access tokens
+# (tokens.lookup): a key another process just created is found, forged kids cost little (S17).
+UNKNOWN_KID_RELOAD_SECONDS = 1
 
 # The hash of at_hash / c_hash per JWS algorithm (Core §3.1.3.6): the one the alg names;
 # EdDSA with Ed25519 signs with SHA-512, so its half hash is of SHA-512 (as RPs compute it).
@@ -43,6 +49,27 @@ class IdTokenContext:
     nonce: str = ""
     auth_time: int | None = None
     claims_request: Mapping[str, Any] | None = None
+
+
+def openid_context(
+    scope: list[str] | tuple[str, ...], *, nonce: str = "", auth_time: datetime | None = None,
+    claims_request: Mapping[str, Any] | None = None,
+) -> IdTokenContext | None:
+    """The ID Token context of a grant, or None when the scope has no ``openid`` (no ID Token)."""
+    if OPENID not in scope:
+        return None
+    return IdTokenContext(
+        scope=tuple(scope), nonce=nonce or "", claims_request=claims_request or {},
+        auth_time=int(auth_time.timestamp()) if auth_time is not None else None,
+    )
+
+
+def issue_id_token(*, client: Application, user: Any, context: IdTokenContext, access_token: str | None) -> str:
+    """Build and sign an ID Token with the client's registered algorithm (Core §3.1.3.7 rule 7)."""
+    algorithm = client.id_token_signed_response_alg
+    claims = id_token_claims(client=client, user=user, context=context, algorithm=algorithm,
+                             access_token=access_token)
+    return sign_id_token(claims, algorithm)
 
 
 def id_token_claims(

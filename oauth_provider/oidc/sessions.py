@@ -25,22 +25,29 @@ MARKER_MAX_AGE = 900
 def record_login(sender: Any = None, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     session = getattr(request, "session", None)
     if session is not None:
-        session[AUTH_TIME_SESSION_KEY] = int(time.time())
+        # Sub-second precision, so a login is told apart from a request in the same second.
+        session[AUTH_TIME_SESSION_KEY] = time.time()
 
 
-def auth_time(request: Any) -> int | None:
+def login_time(request: Any) -> float | None:
     """When this session's user authenticated (seconds since the epoch), or None when unknown."""
     session = getattr(request, "session", None)
     value = session.get(AUTH_TIME_SESSION_KEY) if session is not None else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def auth_time(request: Any) -> int | None:
+    """The ``auth_time`` claim (whole seconds, Core §2) of this session's login, or None when unknown."""
+    when = login_time(request)
+    return int(when) if when is not None else None
 
 
 def login_marker(now: float | None = None) -> str:
     """A signed "login asked now" value for ``LOGIN_MARKER_PARAMETER``."""
-    return signing.dumps(int(now if now is not None else time.time()), salt=_MARKER_SALT, compress=False)
+    return signing.dumps(now if now is not None else time.time(), salt=_MARKER_SALT, compress=False)
 
 
-def login_asked_at(marker: str | None) -> int | None:
+def login_asked_at(marker: str | None) -> float | None:
     """The time in a valid, recent marker; None for a missing, forged or stale one."""
     if not marker:
         return None
@@ -48,14 +55,14 @@ def login_asked_at(marker: str | None) -> int | None:
         value = signing.loads(marker, salt=_MARKER_SALT, max_age=MARKER_MAX_AGE)
     except (signing.BadSignature, ValueError):
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def logged_in_since(request: Any, marker: str | None) -> bool:
     """The user logged in after the authorization endpoint asked for it (the marker's time)."""
     asked = login_asked_at(marker)
-    when = auth_time(request)
-    return asked is not None and when is not None and when >= asked
+    when = login_time(request)
+    return asked is not None and when is not None and when > asked
 
 
 def login_is_fresh(request: Any, max_age: int | None, *, marker: str | None = None, now: float | None = None) -> bool:
@@ -68,7 +75,7 @@ def login_is_fresh(request: Any, max_age: int | None, *, marker: str | None = No
         return True
     if logged_in_since(request, marker):
         return True
-    when = auth_time(request)
+    when = login_time(request)
     if when is None or max_age == 0:
         return False
     return (now if now is not None else time.time()) - when <= max_age

@@ -21,7 +21,11 @@ from django.conf import settings
 
 from oauth_provider.conf import oauth_settings
 from oauth_provider.models import Application, SubjectType
-from oauth_provider.tokens.issue import subject_for
+
+
+def subject_for(user: Any) -> str:
+    """The public ``sub`` of a user, from the callable named by ``USER_SUBJECT`` (default: the pk)."""
+    return str(oauth_settings.USER_SUBJECT(user))
 
 
 def _pairwise_key() -> bytes:

@@ -32,7 +32,7 @@ SCOPE = ["openid"]
 def browser(user=None, logged_in_at="now"):
     session = {}
     if user is not None and logged_in_at is not None:
-        session[AUTH_TIME_SESSION_KEY] = int(time.time()) if logged_in_at == "now" else logged_in_at
+        session[AUTH_TIME_SESSION_KEY] = time.time() if logged_in_at == "now" else logged_in_at
     return SimpleNamespace(user=user or AnonymousUser(), session=session)
 
 

@@ -20,15 +20,15 @@ def session_request(logged_in_at):
 
 
 def test_every_login_records_the_time_in_the_session(client, user):
-    before = int(time.time())
+    before = time.time()
     client.force_login(user)
     recorded = client.session[AUTH_TIME_SESSION_KEY]
-    assert before <= recorded <= int(time.time())
+    assert before <= recorded <= time.time()
 
 
 def test_a_login_through_the_login_view_records_it_too(client, user):
     client.post("/accounts/login/", {"username": user.username, "password": "correct horse battery staple"})
-    assert isinstance(client.session.get(AUTH_TIME_SESSION_KEY), int)
+    assert isinstance(client.session.get(AUTH_TIME_SESSION_KEY), float)
 
 
 def test_auth_time_is_none_without_a_record():
@@ -56,10 +56,16 @@ def test_max_age_zero_is_never_satisfied_by_an_earlier_login():
 
 
 def test_max_age_zero_is_satisfied_by_a_login_after_the_request_asked():
-    asked = int(time.time()) - 5
+    asked = time.time() - 5
     marker = login_marker(now=asked)
-    assert login_is_fresh(session_request(asked + 2), 0, marker=marker)
-    assert not login_is_fresh(session_request(asked - 1), 0, marker=marker)
+    assert login_is_fresh(session_request(asked + 0.2), 0, marker=marker)
+    assert not login_is_fresh(session_request(asked - 0.2), 0, marker=marker)
+    # A login at the very moment the request asked is not after it.
+    assert not login_is_fresh(session_request(asked), 0, marker=marker)
+
+
+def test_auth_time_is_the_whole_second_of_the_login():
+    assert auth_time(session_request(1_000_000.9)) == 1_000_000
 
 
 def test_a_forged_or_stale_marker_proves_nothing():
