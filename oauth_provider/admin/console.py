@@ -249,6 +249,13 @@ class ApplicationAdmin(admin.ModelAdmin):
     SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "skip_consent", "access_token_lifetime")})
     RESOURCE = ("Resource server (introspection)", {"fields": ("is_resource_server", "resource_audiences"),
                                                     "classes": ("collapse",)})
+    OPENID = ("OpenID Connect", {
+        "fields": ("id_token_signed_response_alg", "subject_type", "sector_identifier_uri",
+                   "post_logout_redirect_uris", "require_auth_time", "default_max_age"),
+        "description": "ID Tokens, the sub this client sees (pairwise: per sector, OpenID Connect Core §8) "
+                       "and RP-initiated logout. Used when the client asks for the openid scope.",
+        "classes": ("collapse",),
+    })
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -257,10 +264,10 @@ class ApplicationAdmin(admin.ModelAdmin):
                 "fields": ("name", "client_type", "owner", "is_active"),
                 "description": "The client ID is generated when you save; it is shown on the next page.",
             })
-            return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.RESOURCE]
+            return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE]
         identity = ("Identity", {"fields": ("client_id_shown", "name", "client_type", "owner", "is_active")})
         history = ("History", {"fields": ("secret_updated_at", "created_at", "updated_at")})
-        return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.RESOURCE, history]
+        return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE, history]
 
     @admin.display(description="Client ID")
     def client_id_shown(self, obj: Application) -> str:
