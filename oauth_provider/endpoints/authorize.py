@@ -189,7 +189,8 @@ def next_step(request: AuthorizationRequest, browser: Any, *, marker: str | None
     """
     if request.openid is None:
         raise ValueError("next_step is for OpenID Connect requests")
-    needed = False if deciding else consent_needed(request, browser.user) if browser.user.is_authenticated else True
+    # Deciding: the user is answering the consent page now, so no consent is missing.
+    needed = not deciding and (not browser.user.is_authenticated or consent_needed(request, browser.user))
     try:
         step = oidc.interaction(request.openid, request.client, browser, consent_needed=needed, marker=marker)
     except OAuthError as error:

@@ -11,6 +11,8 @@ Parameters: ``id_token_hint``, ``client_id``, ``post_logout_redirect_uri``, ``st
 - The user is logged out at once only when the request clearly comes from their own relying party:
   a valid hint whose ``sub`` is the signed-in user's as that client sees it. Otherwise a
   confirmation page asks (§2: a logout request may be forged by any site).
+
+Every refusal is an OAuthError without a redirect target: the error page, never a redirect.
 """
 
 from __future__ import annotations
@@ -22,21 +24,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from oauth_provider import audit, http
-from oauth_provider.errors import OAuthError
+from oauth_provider.errors import InvalidClient, InvalidRequest
 from oauth_provider.models import Application
 from oauth_provider.oidc.id_tokens import InvalidIdTokenHint, verify_id_token_hint
 from oauth_provider.oidc.subjects import subject_for_client
 
 PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint")
-
-
-class LogoutPageError(Exception):
-    """The logout request cannot be trusted to redirect: tell the user, never redirect."""
-
-    def __init__(self, error: str, description: str) -> None:
-        self.error = error
-        self.description = description
-        super().__init__(description)
 
 
 @dataclass(frozen=True)
@@ -62,43 +55,36 @@ class LogoutRequest:
 
 
 def validate_logout_request(query: Any) -> LogoutRequest:
-    """Check a logout request (a QueryDict of GET or POST parameters); LogoutPageError otherwise."""
-    try:
-        params = http.single_valued(query)
-    except OAuthError as exc:
-        raise LogoutPageError("invalid_request", exc.description) from None
+    """Check a logout request (a QueryDict of GET or POST parameters); an OAuthError for the error page."""
+    params = http.single_valued(query)
     client_id = params.get("client_id")
     client = None
     if client_id is not None:
         client = Application.objects.filter(client_id=client_id, is_active=True).first()
         if client is None:
-            raise LogoutPageError("invalid_client", "The client is unknown or inactive.")
+            raise InvalidClient("The client is unknown or inactive.", status_code=400)
     hint_subject = None
     hint = params.get("id_token_hint")
     if hint is not None:
         try:
             claims = verify_id_token_hint(hint, client_id=client_id)
         except InvalidIdTokenHint as exc:
-            raise LogoutPageError("invalid_request", str(exc)) from None
+            raise InvalidRequest(str(exc)) from None
         if client is None:
             audience = claims["aud"]
             audience = audience if isinstance(audience, str) else (audience[0] if len(audience) == 1 else None)
             client_id = claims.get("azp") if audience is None else audience
             client = Application.objects.filter(client_id=client_id, is_active=True).first() if client_id else None
             if client is None:
-                raise LogoutPageError("invalid_client", "The client of the id_token_hint is unknown or inactive.")
+                raise InvalidClient("The client of the id_token_hint is unknown or inactive.", status_code=400)
         hint_subject = claims["sub"]
     redirect_uri = params.get("post_logout_redirect_uri")
     if redirect_uri is not None:
         if client is None:
-            raise LogoutPageError(
-                "invalid_request", "post_logout_redirect_uri needs client_id or id_token_hint to name the client."
-            )
+            raise InvalidRequest("post_logout_redirect_uri needs client_id or id_token_hint to name the client.")
         # Exact string comparison (§3), never a prefix or pattern.
         if redirect_uri not in client.post_logout_redirect_uri_list:
-            raise LogoutPageError(
-                "invalid_request", "The post_logout_redirect_uri is not registered for this client."
-            )
+            raise InvalidRequest("The post_logout_redirect_uri is not registered for this client.")
     return LogoutRequest(
         client=client,
         redirect_uri=redirect_uri,

@@ -20,6 +20,7 @@ configuration error (``CustomClaimsError``), never silently obeyed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -178,8 +179,6 @@ def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
     Keeps only the two members this server acts on, each a map of claim name -> null or
     ``{"essential": bool, "value": v}`` / ``{"values": [...]}``.
     """
-    import json
-
     if not raw:
         return {}
     try:

@@ -12,13 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth_provider import http
 from oauth_provider.endpoints.end_session import (
-    LogoutPageError,
     LogoutRequest,
     from_own_relying_party,
     record_logout,
     validate_logout_request,
 )
-from oauth_provider.views.pages import clean_failures, error_page, redirect, secure
+from oauth_provider.views.pages import clean_failures, redirect, secure
 
 
 def _finish(request: HttpRequest, logout_request: LogoutRequest) -> HttpResponse:
@@ -36,11 +35,8 @@ def _finish(request: HttpRequest, logout_request: LogoutRequest) -> HttpResponse
 @csrf_exempt  # the RP's own page posts here (§2); nothing happens without a hint or the confirmation
 @require_http_methods(["GET", "POST"])
 def end_session_view(request: HttpRequest) -> HttpResponse:
-    data = request.POST if request.method == "POST" else request.GET
-    try:
-        logout_request = validate_logout_request(data)
-    except LogoutPageError as exc:
-        return error_page(request, exc.error, exc.description)
+    # A refusal (an OAuthError without a redirect) is the error page (clean_failures): never a redirect.
+    logout_request = validate_logout_request(request.POST if request.method == "POST" else request.GET)
     if not request.user.is_authenticated or from_own_relying_party(logout_request, request.user):
         return _finish(request, logout_request)
     response = render(
@@ -60,10 +56,7 @@ def end_session_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def end_session_confirm_view(request: HttpRequest) -> HttpResponse:
     """The confirmation form: the original parameters again (re-validated) and the user's choice."""
-    try:
-        logout_request = validate_logout_request(_without_decision(request))
-    except LogoutPageError as exc:
-        return error_page(request, exc.error, exc.description)
+    logout_request = validate_logout_request(_without_decision(request))
     if request.POST.get("decision") != "logout":
         # The user stays signed in; never sent anywhere by a request they did not confirm.
         context = {"client": logout_request.client, "stayed": True}
