@@ -184,6 +184,12 @@ class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 
 
+class RegistrationNotSupported(OAuthError):
+    """Core §3.1.2.6, §7.2.1: this server does not accept the ``registration`` parameter."""
+
+    error = "registration_not_supported"
+
+
 class RequestUriNotSupported(OAuthError):
     """Core §6: this server does not accept ``request_uri``."""
 

@@ -20,7 +20,12 @@ Choices this module makes (the README repeats them):
   ``aud``); a signed-in user other than its ``sub`` must log in again (``login_required`` with
   ``prompt=none``). The same holds for a ``claims`` request asking ``sub`` with a ``value``.
 - ``request`` and ``request_uri`` are refused (``request_not_supported``,
-  ``request_uri_not_supported``), with or without ``openid``: never silently ignored.
+  ``request_uri_not_supported``), with or without ``openid``: never silently ignored; so is the
+  ``registration`` parameter (``registration_not_supported``, Core §7.2.1).
+- ``redirect_uri`` is REQUIRED with ``openid`` (Core §3.1.2.1), even for a client with a single
+  registered URI (which plain OAuth lets it leave out, RFC 6749 §3.1.2.3).
+- ``prompt=none`` never needs ``interaction_required`` or ``account_selection_required``: the only
+  pages are the login and consent pages, answered by ``login_required`` and ``consent_required``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from oauth_provider.errors import (
     ConsentRequired,
     InvalidRequest,
     LoginRequired,
+    RegistrationNotSupported,
     RequestNotSupported,
     RequestUriNotSupported,
 )
@@ -75,10 +81,14 @@ def refuse_request_objects(params: Mapping[str, str]) -> None:
         raise RequestNotSupported("Request objects (the request parameter) are not supported by this server.")
     if "request_uri" in params:
         raise RequestUriNotSupported("The request_uri parameter is not supported by this server.")
+    if "registration" in params:
+        raise RegistrationNotSupported("The registration parameter is not supported; register the client first.")
 
 
 def parse_openid_parameters(client: Application, params: Mapping[str, str], scope: list[str]) -> OpenIDParameters:
     """The OpenID Connect parameters, or InvalidRequest (to the redirect URI). Call only with openid."""
+    if "redirect_uri" not in params:
+        raise InvalidRequest("The redirect_uri parameter is required with the openid scope.")
     prompt = frozenset(params.get("prompt", "").split())
     unknown = sorted(prompt - PROMPTS)
     if unknown:

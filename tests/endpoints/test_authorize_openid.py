@@ -100,6 +100,19 @@ def test_a_request_uri_is_refused(user_client, app):
     assert_error_at_client(response, app, "request_uri_not_supported")
 
 
+def test_the_registration_parameter_is_refused(user_client, app):
+    response = user_client.get(openid_url(app, registration='{"redirect_uris": ["https://x.example/cb"]}'))
+    assert_error_at_client(response, app, "registration_not_supported")
+
+
+def test_redirect_uri_is_required_with_openid_even_for_a_single_registered_uri(user_client, user, app):
+    remembered(user, app, scope="openid read")
+    response = user_client.get(openid_url(app, redirect_uri=None))
+    assert_error_at_client(response, app, "invalid_request")
+    # Plain OAuth may still leave it out (RFC 6749 §3.1.2.3).
+    assert "code" in query_of(user_client.get(authorize_url(app, scope="read", redirect_uri=None))["Location"])
+
+
 def test_a_request_object_is_refused_before_anyone_logs_in(client, app):
     assert_error_at_client(client.get(openid_url(app, request="x.y.z")), app, "request_not_supported")
 

@@ -11,6 +11,7 @@ from oauth_provider.errors import (
     ConsentRequired,
     InvalidRequest,
     LoginRequired,
+    RegistrationNotSupported,
     RequestNotSupported,
     RequestUriNotSupported,
 )
@@ -47,10 +48,17 @@ def app(db):
 
 
 def parse(app, **params):
+    params.setdefault("redirect_uri", app.redirect_uri_list[0])
     return parse_openid_parameters(app, params, SCOPE)
 
 
-@pytest.mark.parametrize("name, error", [("request", RequestNotSupported), ("request_uri", RequestUriNotSupported)])
+def test_redirect_uri_is_required_with_openid(app):
+    with pytest.raises(InvalidRequest, match="redirect_uri"):
+        parse_openid_parameters(app, {}, SCOPE)
+
+
+@pytest.mark.parametrize("name, error", [("request", RequestNotSupported), ("request_uri", RequestUriNotSupported),
+                                         ("registration", RegistrationNotSupported)])
 def test_request_objects_are_refused_never_ignored(name, error):
     with pytest.raises(error):
         refuse_request_objects({name: "eyJhbGciOiJub25lIn0.e30."})
