@@ -157,6 +157,14 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W009",
             )
         )
+    if oauth_settings.SECTOR_IDENTIFIER_ALLOW_LOOPBACK:
+        warnings.append(
+            checks.Warning(
+                "SECTOR_IDENTIFIER_ALLOW_LOOPBACK is on: registration may make this server fetch http://127.0.0.1.",
+                hint="It is for tests against a live server only; remove it in production.",
+                id="oauth_provider.W010",
+            )
+        )
     return warnings
 
 
@@ -196,6 +204,18 @@ def check_weak_clients(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     except DatabaseError:
         return []  # no database or no tables yet (before migrate): nothing to report
     warnings: list[checks.CheckMessage] = []
+    if not oauth_settings.PAIRWISE_SUBJECT_SECRET:
+        try:
+            pairwise = active.filter(subject_type="pairwise").exists()
+        except DatabaseError:
+            pairwise = False
+        if pairwise:
+            warnings.append(checks.Warning(
+                "Pairwise subjects are derived from SECRET_KEY: rotating it changes every pairwise sub.",
+                hint="Set OAUTH_PROVIDER['PAIRWISE_SUBJECT_SECRET'] to a secret of its own, once "
+                     "(OpenID Connect Core §8.1).",
+                id="oauth_provider.W011",
+            ))
     for check_id, weak, wording, hint in _WEAK_CLIENT_OPTIONS:
         names = sorted(client_id for client_id, plain, grants in clients if weak(plain, grants or []))
         if names:

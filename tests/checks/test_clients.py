@@ -53,3 +53,12 @@ def test_every_weak_client_opt_in_is_reported_at_once():
                           grant_types=["authorization_code", "implicit", "password"])
     ids = {message.id for message in check_weak_clients()}
     assert ids == {"oauth_provider.W005", "oauth_provider.W006", "oauth_provider.W007"}
+
+
+def test_a_pairwise_client_without_its_own_secret_warns_w011(settings):
+    from oauth_provider.models import SubjectType
+
+    WebApplicationFactory(subject_type=SubjectType.PAIRWISE)
+    assert ids() == {"oauth_provider.W011"}
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "PAIRWISE_SUBJECT_SECRET": "a secret of its own"}
+    assert ids() == set()
