@@ -69,6 +69,9 @@ class AccessTokenInfo:
             user = _user_of_token(self.jti)
         else:
             user = user_model._default_manager.filter(pk=pk).first()
+            if user is None:
+                # A string primary key accepts a pairwise sub too; it names nobody, the record does.
+                user = _user_of_token(self.jti)
         if user is None or not getattr(user, "is_active", True):
             return AnonymousUser()
         return user

@@ -253,3 +253,11 @@ def test_refresh_with_openid_costs_no_more_queries_than_without(client, user_cli
     with django_assert_num_queries(6):
         body = refresh(client, app, first["refresh_token"]).json()
     assert "id_token" in body
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_registering_an_algorithm_publishes_its_key_before_the_first_id_token(db, alg):
+    before = {k["alg"] for k in get_jwks()["keys"]}
+    assert alg not in before
+    OpenIDApplicationFactory(id_token_signed_response_alg=alg)
+    assert alg in {k["alg"] for k in get_jwks()["keys"]}
