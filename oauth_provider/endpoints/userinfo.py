@@ -9,6 +9,7 @@ Every error carries its RFC 6750 §3 challenge.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -35,15 +36,26 @@ def challenged(error: OAuthError) -> OAuthError:
     return error
 
 
+@dataclass(frozen=True)
+class UserInfoAnswer:
+    body: dict[str, Any]
+    # The client the token was issued to (its registered origins may read the answer: CORS).
+    client_id: str
+
+
 def userinfo(token: str | None) -> dict[str, Any]:
     """The UserInfo response for the request's bearer token; a challenged OAuthError otherwise."""
+    return userinfo_answer(token).body
+
+
+def userinfo_answer(token: str | None) -> UserInfoAnswer:
     try:
         return _userinfo(token)
     except OAuthError as exc:
         raise challenged(exc) from None
 
 
-def _userinfo(token: str | None) -> dict[str, Any]:
+def _userinfo(token: str | None) -> UserInfoAnswer:
     if token is None:
         raise TokenRequired()
     claims = verified_access_token_claims(token)
@@ -70,4 +82,4 @@ def _userinfo(token: str | None) -> dict[str, Any]:
     claims_request = origin.claims if origin is not None else {}
     body = user_claims(user, scope=scope, claims_request=claims_request, target=USERINFO)
     body["sub"] = subject_for_client(user, record.application)
-    return body
+    return UserInfoAnswer(body, record.application.client_id)

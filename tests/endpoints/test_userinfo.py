@@ -122,3 +122,35 @@ def test_userinfo_costs_one_query(client, ada, django_assert_num_queries):
     client.get(URL, HTTP_AUTHORIZATION=f"Bearer {access.token}")  # warm the key cache
     with django_assert_num_queries(1):
         assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {access.token}").status_code == 200
+
+
+# --- browser relying parties (CORS) ---------------------------------------------------------------
+
+
+def test_a_browser_rp_of_a_registered_origin_may_read_the_answer(client, ada):
+    app = OpenIDApplicationFactory(allowed_origins="https://rp.example.test")
+    response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {user_token(app, ada).token}",
+                          HTTP_ORIGIN="https://rp.example.test")
+    assert response["Access-Control-Allow-Origin"] == "https://rp.example.test"
+    assert "Origin" in response["Vary"]
+
+
+def test_another_clients_origin_may_not_read_the_answer(client, ada):
+    OpenIDApplicationFactory(allowed_origins="https://other.example.test")
+    app = OpenIDApplicationFactory(allowed_origins="https://rp.example.test")
+    response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {user_token(app, ada).token}",
+                          HTTP_ORIGIN="https://other.example.test")
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_the_preflight_allows_get_and_the_authorization_header_for_a_registered_origin(client):
+    OpenIDApplicationFactory(allowed_origins="https://rp.example.test")
+    response = client.options(URL, HTTP_ORIGIN="https://rp.example.test",
+                              HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "https://rp.example.test"
+    assert "GET" in response["Access-Control-Allow-Methods"]
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+    unknown = client.options(URL, HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in unknown
