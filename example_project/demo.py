@@ -32,6 +32,8 @@ class DemoClient:
     description: str = ""
     # A browser app served by this site: the site's origin is registered for CORS at the token endpoint.
     served_by_site: bool = False
+    # Where RP-initiated logout may send the user back (OpenID Connect), paths on this site.
+    post_logout_paths: list[str] = field(default_factory=list)
 
 
 USERS = [
@@ -65,10 +67,22 @@ CLIENTS = [
         name="Demo Single-Page App",
         client_type="public",
         grant_types=["authorization_code", "refresh_token"],
-        scopes="read write",
+        scopes="openid read write",
         redirect_paths=["/demo/spa/"],
         description="A browser app with no secret (authorization code + PKCE S256).",
         served_by_site=True,
+    ),
+    DemoClient(
+        client_id="demo-rp",
+        name="Demo Relying Party",
+        client_type="confidential",
+        grant_types=["authorization_code", "refresh_token"],
+        scopes="openid profile email",
+        default_scopes="openid",
+        secret="demo-rp-secret-not-for-production-0000000001",
+        redirect_paths=["/demo/oidc/callback/"],
+        post_logout_paths=["/demo/oidc/"],
+        description="\"Sign in with the demo provider\": OpenID Connect (ID Token, UserInfo, logout).",
     ),
     DemoClient(
         client_id="demo-device",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import oauth_demo, spa, views
+from . import oauth_demo, oidc_demo, spa, views
 
 # The admin says which site it runs (the default "Django administration" says nothing).
 admin.site.site_header = "Example OAuth server — administration"
@@ -18,4 +18,8 @@ urlpatterns = [
     path("demo/start/", oauth_demo.start, name="demo_start"),
     path("demo/callback/", oauth_demo.callback, name="demo_callback"),
     path("demo/spa/", spa.spa, name="demo_spa"),
+    path("demo/oidc/", oidc_demo.page, name="demo_oidc"),
+    path("demo/oidc/start/", oidc_demo.start, name="demo_oidc_start"),
+    path("demo/oidc/callback/", oidc_demo.callback, name="demo_oidc_callback"),
+    path("demo/oidc/logout/", oidc_demo.forget, name="demo_oidc_logout"),
 ]

@@ -46,6 +46,7 @@ REGISTRATION_REFUSED = "client_registration_refused"
 INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created"
 SIGNING_KEY_DELETED = "signing_key_deleted"
 CLEANUP_RUN = "cleanup_run"
+USER_LOGGED_OUT = "user_logged_out"  # RP-Initiated Logout 1.0
 
 
 # Events that issue exactly one access token each, and the grant they stand for when their

@@ -188,6 +188,14 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     warnings.extend(_dpop_replay_cache_warnings())
+    if oauth_settings.SECTOR_IDENTIFIER_ALLOW_LOOPBACK:
+        warnings.append(
+            checks.Warning(
+                "SECTOR_IDENTIFIER_ALLOW_LOOPBACK is on: registration may make this server fetch http://127.0.0.1.",
+                hint="It is for tests against a live server only; remove it in production.",
+                id="oauth_provider.W013",
+            )
+        )
     return warnings
 
 
@@ -257,7 +265,7 @@ _WEAK_CLIENT_OPTIONS = (
     ),
 )
 _CLIENT_FIELDS = ("client_id", "client_type", "allow_plain_pkce", "grant_types", "access_token_lifetime",
-                  "skip_consent", "require_pkce")
+                  "skip_consent", "require_pkce", "subject_type")
 
 
 @checks.register("oauth_provider", deploy=True)
@@ -271,6 +279,13 @@ def check_weak_clients(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     except DatabaseError:
         return []  # no database or no tables yet (before migrate): nothing to report
     warnings: list[checks.CheckMessage] = []
+    if not oauth_settings.PAIRWISE_SUBJECT_SECRET and any(row["subject_type"] == "pairwise" for row in clients):
+        warnings.append(checks.Warning(
+            "Pairwise subjects are derived from SECRET_KEY: rotating it changes every pairwise sub.",
+            hint="Set OAUTH_PROVIDER['PAIRWISE_SUBJECT_SECRET'] to a secret of its own, once "
+                 "(OpenID Connect Core §8.1).",
+            id="oauth_provider.W014",
+        ))
     for check_id, weak, wording, hint in _WEAK_CLIENT_OPTIONS:
         names = sorted(row["client_id"] for row in clients if weak(row))
         if names:

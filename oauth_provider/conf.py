@@ -118,6 +118,31 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias remembering seen proof jtis (shared by every process, e.g. Redis); it must not evict
     # entries early, so not the rate-limit cache (a deploy check warns when it is RATE_LIMIT_CACHE).
     "DPOP_REPLAY_CACHE": "default",
+    # --- OpenID Connect (oauth_provider.oidc) ---
+    # Scopes OpenID Connect defines (Core §3.1.2.1, §5.4), known to the server beside SCOPES; a SCOPES
+    # entry of the same name overrides the description.
+    "OIDC_SCOPES": {
+        "openid": "Sign you in with your account",
+        "profile": "Your name, username and profile details",
+        "email": "Your e-mail address",
+        "address": "Your postal address",
+        "phone": "Your phone number",
+    },
+    # Seconds an ID Token is valid (its exp - iat).
+    "ID_TOKEN_LIFETIME": 600,
+    # Class (import string) that gives a user's claims (Core §5.1); see oauth_provider.oidc.claims.
+    "CLAIMS_PROVIDER": "oauth_provider.oidc.claims.UserClaimsProvider",
+    # Callable (import string) (client, user, scope, target) -> extra claims for access tokens
+    # ("access_token") and ID Tokens ("id_token"); None adds nothing. Registered names are refused.
+    "CUSTOM_CLAIMS": None,
+    # Secret that pairwise subjects are derived from (Core §8.1); None derives it from SECRET_KEY.
+    # Changing it changes every pairwise sub: set it once, keep it.
+    "PAIRWISE_SUBJECT_SECRET": None,
+    # Fetching a client's sector_identifier_uri (Core §8.1): seconds and bytes at most.
+    "SECTOR_IDENTIFIER_TIMEOUT": 5,
+    "SECTOR_IDENTIFIER_MAX_BYTES": 65536,
+    # Allow http://127.0.0.1 sector identifier URIs (tests against a live server only; never in production).
+    "SECTOR_IDENTIFIER_ALLOW_LOOPBACK": False,
     # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---
     # The `aud` an API accepts; None means ACCESS_TOKEN_AUDIENCE (or the issuer), what this server issues.
     "RESOURCE_AUDIENCE": None,
@@ -145,7 +170,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Keys whose values are dotted import paths, resolved on first access.
-IMPORT_STRINGS: set[str] = {"USER_SUBJECT"}
+IMPORT_STRINGS: set[str] = {"USER_SUBJECT", "CLAIMS_PROVIDER", "CUSTOM_CLAIMS"}
 
 # Keys whose values are mappings of name -> import path, resolved on first access.
 IMPORT_STRING_MAPS: set[str] = {"GRANT_TYPES"}

@@ -172,6 +172,49 @@ class UseDPoPNonce(OAuthError):
     default_description = "Use the DPoP nonce the server provides in the DPoP-Nonce header."
 
 
+# --- OpenID Connect Core §3.1.2.6 (authentication errors, at the client's redirect URI) -------------
+
+
+class LoginRequired(OAuthError):
+    """prompt=none, and the user is not (or not freshly enough, or not the hinted user) signed in."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """prompt=none, and the user has not consented to this client and scope."""
+
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    """prompt=none, and the request needs a page of some other kind."""
+
+    error = "interaction_required"
+
+
+class AccountSelectionRequired(OAuthError):
+    error = "account_selection_required"
+
+
+class RequestNotSupported(OAuthError):
+    """Core §6: this server does not accept request objects (the ``request`` parameter)."""
+
+    error = "request_not_supported"
+
+
+class RegistrationNotSupported(OAuthError):
+    """Core §3.1.2.6, §7.2.1: this server does not accept the ``registration`` parameter."""
+
+    error = "registration_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """Core §6: this server does not accept ``request_uri``."""
+
+    error = "request_uri_not_supported"
+
+
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

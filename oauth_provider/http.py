@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from django.core.exceptions import BadRequest
 from django.http import QueryDict
 
 from oauth_provider.conf import oauth_settings
@@ -234,6 +235,57 @@ def basic_credentials(authorization: str) -> tuple[str, str] | None:
     if not sep or not client_id or "\x00" in client_id + client_secret:
         raise InvalidClient("Malformed HTTP Basic credentials.", headers=basic_challenge())
     return client_id, client_secret
+
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def _form_has_token(request: Any) -> bool:
+    # Only a urlencoded POST can carry a form-encoded token (§2.2); reading it there is cheap
+    # and leaves the body readable for DRF (Django keeps request.body).
+    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if request.method != "POST" or content_type != FORM_MEDIA_TYPE:
+        return False
+    try:
+        return "access_token" in request.POST
+    except BadRequest:
+        # An unreadable form (e.g. a charset other than UTF-8): the view answers it, not the middleware.
+        return False
+
+
+def request_access_token(request: Any) -> tuple[str, str] | None:
+    """``(scheme, token)`` of a Django request: scheme ``Bearer`` (RFC 6750 §2.1) or ``DPoP`` (RFC 9449
+    §7.1), header only; None when it carries neither; InvalidRequest when malformed, in the query string
+    (RFC 9700 §4.3.2), in the body or in two places. A DPoP request's error carries ``scheme = "DPoP"``
+    so that its challenge names that scheme."""
+    if "access_token" in request.GET:
+        raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
+    found = access_token_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    in_body = _form_has_token(request)
+    if found is None:
+        # No header, or another scheme (Basic, ...): no token credentials in the header.
+        if in_body:
+            raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
+        return None
+    scheme, credentials = found
+    if in_body:
+        error = InvalidRequest("The request carries an access token in more than one place.")
+    elif credentials and is_b64token(credentials):
+        return scheme, credentials
+    else:
+        error = InvalidRequest(f"The Authorization header is malformed; use '{scheme} <token>'.")
+    if scheme == ACCESS_TOKEN_SCHEMES["dpop"]:
+        error.scheme = scheme
+    raise error
+
+
+def request_bearer_token(request: Any) -> str | None:
+    """The bearer token of a Django request (``request_access_token`` with the Bearer scheme only);
+    None when it carries none or another scheme."""
+    found = request_access_token(request)
+    if found is None or found[0] != ACCESS_TOKEN_SCHEMES["bearer"]:
+        return None
+    return found[1]
 
 
 # --- outbound fetches -------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The one place JWTs are signed and checked: JOSE profiles, over PyJWT (RFC 7515, RFC 7519, RFC 8725).
 
 A *profile* names what kind of JWT a token is: its ``typ`` header (explicit typing, RFC 8725 §3.11) and
-the claims it must carry: ``ACCESS_TOKEN`` (RFC 9068) and ``DPOP_PROOF`` (``dpop+jwt``, RFC 9449 §4.2).
-An OpenID Connect ID Token is added as another ``Profile`` here; ``issue`` and ``verify`` stay the same.
+the claims it must carry: ``ACCESS_TOKEN`` (RFC 9068), ``ID_TOKEN`` (OpenID Connect Core §2) and
+``DPOP_PROOF`` (``dpop+jwt``, RFC 9449 §4.2); ``issue`` and ``verify`` are the same for every profile.
 
 - ``issue(claims, key)`` signs a JWT of a profile with one of our keys (header ``typ``, ``kid``, ``alg``).
 - ``verify(token, ...)`` is the only checker: the authorization server's own look-ups (introspection,
@@ -82,6 +82,17 @@ ACCESS_TOKEN = Profile(
 )
 
 
+# OpenID Connect Core §2: an ID Token carries iss, sub, aud, exp and iat. Core defines no media type; it is
+# issued as "JWT" (RFC 7519 §5.1), which keeps it apart from access tokens ("at+jwt") both ways: neither
+# verifies as the other (docs/SECURITY.md S15).
+ID_TOKEN = Profile(
+    typ="jwt",
+    required_claims=("iss", "sub", "aud", "exp", "iat"),
+    string_claims=("sub",),
+)
+ID_TOKEN_HEADER_TYPE = "JWT"
+
+
 class SigningKey(Protocol):
     """What ``issue`` needs of a key (``keys.LoadedKey`` is one)."""
 
@@ -106,8 +117,8 @@ def issue(claims: Mapping[str, Any], key: SigningKey, profile: Profile = ACCESS_
     missing = [name for name in profile.required_claims if claims.get(name) is None]
     if missing:
         raise ValueError(f"a {profile.typ} token needs the claims {missing}")
-    return jwt.encode(dict(claims), key.private_key, algorithm=key.algorithm,
-                      headers={"typ": profile.typ, "kid": key.kid})
+    typ = ID_TOKEN_HEADER_TYPE if profile is ID_TOKEN else profile.typ
+    return jwt.encode(dict(claims), key.private_key, algorithm=key.algorithm, headers={"typ": typ, "kid": key.kid})
 
 
 def unverified_header(token: Any) -> dict[str, Any]:

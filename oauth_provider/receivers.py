@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in
 from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from oauth_provider import keys
 from oauth_provider.clients import lifecycle
-from oauth_provider.conf import RELOADING_SETTINGS
+from oauth_provider.conf import RELOADING_SETTINGS, oauth_settings
 from oauth_provider.models import Application, SigningKey
+from oauth_provider.oidc.sessions import record_login
 from oauth_provider.resource.validator import reset_validator
 
 # --- clients ----------------------------------------------------------------------------------------
@@ -66,7 +68,28 @@ def connect_keys() -> None:
     setting_changed.connect(settings_changed, dispatch_uid="oauth_provider.receivers.keys_settings")
 
 
+# --- OpenID Connect ----------------------------------------------------------------------------------
+# auth_time (Core §2): every login path (the admin, the project's login view, allauth, force_login)
+# sends user_logged_in, so the time of login is recorded in the session whichever view logged the user in.
+
+
+# A client that registers an ID Token algorithm other than the server's gets its signing key at once,
+# so the key is in the JWKS before the first ID Token (relying parties cache the JWKS).
+
+
+def _client_saved(sender, instance: Application, **kwargs) -> None:
+    algorithm = instance.id_token_signed_response_alg
+    if instance.is_active and algorithm and algorithm != oauth_settings.SIGNING_ALGORITHM:
+        keys.get_signing_key(algorithm)
+
+
+def connect_openid() -> None:
+    user_logged_in.connect(record_login, dispatch_uid="oauth_provider.receivers.record_login")
+    post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.receivers.client_saved")
+
+
 def connect() -> None:
     """Connect every section's receivers (idempotent: each has a dispatch_uid)."""
     connect_clients()
     connect_keys()
+    connect_openid()

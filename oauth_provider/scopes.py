@@ -56,8 +56,8 @@ def scope_string(tokens: list[str] | tuple[str, ...] | set[str]) -> str:
 
 
 def known_scopes() -> dict[str, str]:
-    """The server's scopes, name -> human description."""
-    return dict(oauth_settings.SCOPES)
+    """The server's scopes, name -> human description: SCOPES and the OpenID Connect ones."""
+    return {**oauth_settings.OIDC_SCOPES, **oauth_settings.SCOPES}
 
 
 def describe(tokens: list[str]) -> list[tuple[str, str]]:

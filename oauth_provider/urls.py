@@ -4,11 +4,13 @@ from django.urls import path
 
 from oauth_provider.views.authorize import authorize_view, consent_list_view, consent_revoke_view
 from oauth_provider.views.device import DeviceAuthorizationView, device_verify_done_view, device_verify_view
+from oauth_provider.views.end_session import end_session_confirm_view, end_session_view
 from oauth_provider.views.introspect import IntrospectionView
 from oauth_provider.views.metadata import jwks_view
 from oauth_provider.views.register import ClientConfigurationView, RegistrationView
 from oauth_provider.views.revoke import RevocationView
 from oauth_provider.views.token import TokenView
+from oauth_provider.views.userinfo import userinfo_view
 
 app_name = "oauth_provider"
 
@@ -25,4 +27,8 @@ urlpatterns = [
     path("device/", DeviceAuthorizationView.as_view(), name="device_authorization"),
     path("device/verify/", device_verify_view, name="device_verify"),
     path("device/verify/done/", device_verify_done_view, name="device_verify_done"),
+    # OpenID Connect Core §5.3, RP-Initiated Logout 1.0 §2
+    path("userinfo/", userinfo_view, name="userinfo"),
+    path("logout/", end_session_view, name="end_session"),
+    path("logout/confirm/", end_session_confirm_view, name="end_session_confirm"),
 ]

@@ -60,3 +60,11 @@ class DeviceApplicationFactory(ApplicationFactory):
 
     client_type = ClientType.PUBLIC
     grant_types = factory.LazyFunction(lambda: [GrantType.DEVICE_CODE, GrantType.REFRESH_TOKEN])
+
+
+class OpenIDApplicationFactory(WebApplicationFactory):
+    """A confidential web client that signs users in with OpenID Connect (code flow)."""
+
+    allowed_scopes = "openid profile email address phone read"
+    default_scopes = "openid"
+    post_logout_redirect_uris = "https://web.example.test/logged-out"

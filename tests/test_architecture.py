@@ -19,13 +19,16 @@ SHARED_MAY_IMPORT = TOP_LEVEL_SHARED | {"models", "keys"}
 ALLOWED = {
     "models": {"conf", "crypto", "scopes", "redirect_uris"},
     "keys": TOP_LEVEL_SHARED | {"models"},
-    "tokens": TOP_LEVEL_SHARED | {"models", "keys"},
-    "clients": TOP_LEVEL_SHARED | {"models", "keys", "tokens"},
-    "grants": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients"},
-    "endpoints": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "grants"},
-    "views": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "grants", "endpoints"},
+    "tokens": TOP_LEVEL_SHARED | {"models", "keys", "oidc"},
+    # OpenID Connect's domain (claims, subjects, login time, ID Tokens): under tokens, which put the
+    # client's sub and the custom claims in access tokens.
+    "oidc": TOP_LEVEL_SHARED | {"models", "keys"},
+    "clients": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "oidc"},
+    "grants": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "oidc"},
+    "endpoints": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "grants", "oidc"},
+    "views": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "grants", "endpoints", "oidc"},
     "resource": TOP_LEVEL_SHARED | {"models", "keys", "tokens"},
-    "admin": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "endpoints"},
+    "admin": TOP_LEVEL_SHARED | {"models", "keys", "tokens", "clients", "endpoints", "oidc"},
 }
 
 

@@ -52,7 +52,10 @@ from oauth_provider.models import (
     InitialAccessToken,
     RefreshToken,
     SigningKey,
+    SubjectType,
 )
+from oauth_provider.oidc.sectors import SectorIdentifierError, verify_sector_identifier
+from oauth_provider.scopes import known_scopes
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
 SECRET_ONCE_SESSION_KEY = "_oauth_provider_secret_once"
@@ -90,18 +93,37 @@ class ApplicationForm(forms.ModelForm):
         "access_token_lifetime": "Access token lifetime",
         "is_resource_server": "Resource server",
         "resource_audiences": "Resource audiences",
+        "id_token_signed_response_alg": "ID Token signing algorithm",
+        "subject_type": "Subject type",
+        "sector_identifier_uri": "Sector identifier URI",
+        "post_logout_redirect_uris": "Post-logout redirect URIs",
+        "require_auth_time": "Require auth_time",
+        "default_max_age": "Default max_age",
         "is_active": "Active",
     }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         known = ", ".join(oauth_settings.SCOPES) or "(none)"
+        openid = ", ".join(s for s in known_scopes() if s not in oauth_settings.SCOPES)
         for name in ("allowed_scopes", "default_scopes"):
             if name in self.fields:
                 self.fields[name].help_text += f" The server's scopes: {known}."
+                if openid:
+                    self.fields[name].help_text += f" OpenID Connect scopes: {openid}."
+        # Left empty (e.g. by a form that predates them), these take the model's defaults.
+        for name in ("id_token_signed_response_alg", "subject_type"):
+            if name in self.fields:
+                self.fields[name].required = False
         for name, label in self.LABELS.items():
             if name in self.fields:
                 self.fields[name].label = label
+
+    def clean_id_token_signed_response_alg(self) -> str:
+        return self.cleaned_data.get("id_token_signed_response_alg") or "RS256"
+
+    def clean_subject_type(self) -> str:
+        return self.cleaned_data.get("subject_type") or SubjectType.PUBLIC
 
     def clean(self):
         cleaned = super().clean()
@@ -110,6 +132,15 @@ class ApplicationForm(forms.ModelForm):
         if "allowed_scopes" in self.fields and not (cleaned.get("allowed_scopes") or "").strip() \
                 and "allowed_scopes" not in self.errors:
             self.add_error("allowed_scopes", NO_SCOPES)
+        # Core §8.1: the sector identifier document must list every redirect URI; fetched (safely)
+        # only when the operator sets or changes it, or changes the redirect URIs.
+        uri = cleaned.get("sector_identifier_uri")
+        if uri and ({"sector_identifier_uri", "redirect_uris"} & set(self.changed_data)):
+            redirect_uris = [line.strip() for line in (cleaned.get("redirect_uris") or "").splitlines() if line.strip()]
+            try:
+                verify_sector_identifier(uri, redirect_uris)
+            except SectorIdentifierError as exc:
+                self.add_error("sector_identifier_uri", str(exc))
         return cleaned
 
     def legacy_grants(self) -> list[str]:
@@ -132,6 +163,13 @@ class ApplicationForm(forms.ModelForm):
             "allowed_origins",
             "is_resource_server",
             "resource_audiences",
+            # OpenID Connect
+            "id_token_signed_response_alg",
+            "subject_type",
+            "sector_identifier_uri",
+            "post_logout_redirect_uris",
+            "require_auth_time",
+            "default_max_age",
             "owner",
             "is_active",
         ]
@@ -214,6 +252,13 @@ class ApplicationAdmin(admin.ModelAdmin):
                                         "access_token_lifetime")})
     RESOURCE = ("Resource server (introspection)", {"fields": ("is_resource_server", "resource_audiences"),
                                                     "classes": ("collapse",)})
+    OPENID = ("OpenID Connect", {
+        "fields": ("id_token_signed_response_alg", "subject_type", "sector_identifier_uri",
+                   "post_logout_redirect_uris", "require_auth_time", "default_max_age"),
+        "description": "ID Tokens, the sub this client sees (pairwise: per sector, OpenID Connect Core §8) "
+                       "and RP-initiated logout. Used when the client asks for the openid scope.",
+        "classes": ("collapse",),
+    })
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -222,10 +267,10 @@ class ApplicationAdmin(admin.ModelAdmin):
                 "fields": ("name", "client_type", "owner", "is_active"),
                 "description": "The client ID is generated when you save; it is shown on the next page.",
             })
-            return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.RESOURCE]
+            return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE]
         identity = ("Identity", {"fields": ("client_id_shown", "name", "client_type", "owner", "is_active")})
         history = ("History", {"fields": ("secret_updated_at", "created_at", "updated_at")})
-        return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.RESOURCE, history]
+        return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE, history]
 
     @admin.display(description="Client ID")
     def client_id_shown(self, obj: Application) -> str:

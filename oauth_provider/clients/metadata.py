@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -15,7 +16,9 @@ from django.core.validators import EmailValidator, URLValidator
 from oauth_provider.clients.authentication import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClientMetadata, InvalidRedirectUri
-from oauth_provider.models import Application, ClientType, GrantType
+from oauth_provider.models import Application, ClientType, GrantType, SubjectType
+from oauth_provider.models.clients import ID_TOKEN_ALGORITHMS
+from oauth_provider.oidc.sectors import SectorIdentifierError, verify_sector_identifier
 from oauth_provider.redirect_uris import validate_redirect_uri
 from oauth_provider.scopes import parse_scope, scope_string
 
@@ -46,6 +49,8 @@ class ClientMetadata:
     extra: dict[str, Any] = field(default_factory=dict)
     # RFC 9449 §5.2: the client always uses DPoP at the token endpoint.
     dpop_bound_access_tokens: bool = False
+    # OpenID Connect Dynamic Registration 1.0 §2 and RP-Initiated Logout 1.0 §3.1: model fields.
+    oidc: dict[str, Any] = field(default_factory=dict)
 
     @property
     def client_type(self) -> str:
@@ -120,6 +125,7 @@ def validate_client_metadata(body: Any) -> ClientMetadata:
         scope=_scope(body),
         extra=_extra_members(body),
         dpop_bound_access_tokens=_dpop_bound(body),
+        oidc=_openid_members(body, redirect_uris),
     )
 
 
@@ -165,6 +171,47 @@ def _scope(body: dict) -> list[str]:
     return requested
 
 
+def _openid_members(body: dict, redirect_uris: list[str]) -> dict[str, Any]:
+    """OpenID Connect client metadata (Dynamic Registration §2), validated; defaults as §2 gives them."""
+    alg = _string(body, "id_token_signed_response_alg") or "RS256"
+    if alg not in ID_TOKEN_ALGORITHMS:
+        # "none" included: this server always signs its ID Tokens.
+        raise InvalidClientMetadata(f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}.")
+    subject_type = _string(body, "subject_type") or SubjectType.PUBLIC
+    if subject_type not in SubjectType.values:
+        raise InvalidClientMetadata(f"subject_type must be one of {', '.join(SubjectType.values)}.")
+    sector_uri = _string(body, "sector_identifier_uri", max_length=2000) or ""
+    if sector_uri:
+        try:
+            verify_sector_identifier(sector_uri, redirect_uris)
+        except SectorIdentifierError as exc:
+            raise InvalidClientMetadata(str(exc)) from None
+    elif subject_type == SubjectType.PAIRWISE and len({urlsplit(u).hostname for u in redirect_uris}) > 1:
+        raise InvalidClientMetadata(
+            "A pairwise client whose redirect_uris have several hosts needs a sector_identifier_uri."
+        )
+    logout_uris = _string_list(body, "post_logout_redirect_uris", max_items=MAX_REDIRECT_URIS) or []
+    for uri in logout_uris:
+        try:
+            validate_redirect_uri(uri)
+        except ValidationError as exc:
+            raise InvalidClientMetadata(f"post_logout_redirect_uris: {uri[:100]}: {' '.join(exc.messages)}") from exc
+    require_auth_time = body.get("require_auth_time", False)
+    if not isinstance(require_auth_time, bool):
+        raise InvalidClientMetadata("require_auth_time must be true or false.")
+    max_age = body.get("default_max_age")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
+        raise InvalidClientMetadata("default_max_age must be a number of seconds (a non-negative integer).")
+    return {
+        "id_token_signed_response_alg": alg,
+        "subject_type": subject_type,
+        "sector_identifier_uri": sector_uri,
+        "post_logout_redirect_uris": "\n".join(logout_uris),
+        "require_auth_time": require_auth_time,
+        "default_max_age": max_age,
+    }
+
+
 def _extra_members(body: dict) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for name in URI_MEMBERS:
@@ -199,6 +246,8 @@ def apply_client_metadata(application: Application, metadata: ClientMetadata) ->
     application.allowed_scopes = scope_string(metadata.scope)
     application.default_scopes = scope_string(metadata.scope)
     application.dpop_bound_access_tokens = metadata.dpop_bound_access_tokens
+    for name, value in metadata.oidc.items():
+        setattr(application, name, value)
     application.metadata = {
         **metadata.extra,
         "token_endpoint_auth_method": metadata.token_endpoint_auth_method,
@@ -232,4 +281,13 @@ def client_metadata_body(application: Application) -> dict[str, Any]:
     for name in (*URI_MEMBERS, *STRING_MEMBERS, "contacts"):
         if name in stored:
             body[name] = stored[name]
+    body["id_token_signed_response_alg"] = application.id_token_signed_response_alg
+    body["subject_type"] = application.subject_type
+    if application.sector_identifier_uri:
+        body["sector_identifier_uri"] = application.sector_identifier_uri
+    if application.post_logout_redirect_uri_list:
+        body["post_logout_redirect_uris"] = application.post_logout_redirect_uri_list
+    body["require_auth_time"] = application.require_auth_time
+    if application.default_max_age is not None:
+        body["default_max_age"] = application.default_max_age
     return body

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -28,6 +28,7 @@ from oauth_provider.errors import (
     UnsupportedResponseType,
 )
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType
+from oauth_provider.oidc import authentication as oidc
 from oauth_provider.redirect_uris import RedirectTarget, redirect_uri_matches
 from oauth_provider.scopes import requested_scope, scope_string
 from oauth_provider.tokens.issue import issue_access_token
@@ -54,6 +55,8 @@ class AuthorizationRequest:
     prompt: str = ""
     # RFC 9449 §10: the thumbprint of the DPoP key the code will be bound to ("" when none).
     dpop_jkt: str = ""
+    # OpenID Connect (Core §3.1.2.1): the parameters of a request with scope openid, else None.
+    openid: oidc.OpenIDParameters | None = None
 
     @property
     def target(self) -> RedirectTarget:
@@ -114,11 +117,14 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         if not response_type:
             raise InvalidRequest("The response_type parameter is required.")
         _check_response_type(client, response_type)
+        # OpenID Connect Core §6: a request object is refused, never ignored (with or without openid).
+        oidc.refuse_request_objects(params)
         scope = requested_scope(client, params.get("scope"))
         challenge, method, jkt = "", "", ""
         if response_type == RESPONSE_TYPE_CODE:
             challenge, method = _check_pkce(client, params)
             jkt = _check_dpop_jkt(params)
+        openid = oidc.parse_openid_parameters(client, params, scope) if oidc.OPENID in scope else None
     except OAuthError as error:
         error.redirect = target
         raise
@@ -133,6 +139,7 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         code_challenge_method=method,
         prompt=params.get("prompt", ""),
         dpop_jkt=jkt,
+        openid=openid,
     )
 
 
@@ -204,10 +211,34 @@ def consent_needed(request: AuthorizationRequest, user: Any) -> bool:
     return not consent_covers(user, request.client, request.scope)
 
 
+def next_step(request: AuthorizationRequest, browser: Any, *, marker: str | None, deciding: bool = False) -> str | None:
+    """OpenID Connect (Core §3.1.2.1): ``oidc.LOGIN``, ``oidc.CONSENT`` or None (answer now) for a
+    request with ``openid``; ``prompt=none`` errors go to the client's redirect URI with state and iss.
+
+    ``browser`` is the HttpRequest (its user and session); ``deciding`` is True when the user has
+    just answered the consent page (the consent is being given).
+    """
+    if request.openid is None:
+        raise ValueError("next_step is for OpenID Connect requests")
+    # Deciding: the user is answering the consent page now, so no consent is missing.
+    needed = not deciding and (not browser.user.is_authenticated or consent_needed(request, browser.user))
+    try:
+        step = oidc.interaction(request.openid, request.client, browser, consent_needed=needed, marker=marker)
+    except OAuthError as error:
+        error.redirect = request.target
+        raise
+    return None if deciding and step == oidc.CONSENT else step
+
+
 def approve(
-    request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
+    request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT,
+    auth_time: int | None = None,
 ) -> str:
-    """Issue the code (or, for the implicit flow, the token) and return the redirect location."""
+    """Issue the code (or, for the implicit flow, the token) and return the redirect location.
+
+    ``auth_time`` (seconds since the epoch) is when the user logged in, kept with the code for the
+    ID Token (OpenID Connect Core §2), like the request's ``nonce`` and ``claims``.
+    """
     with transaction.atomic():
         if request.response_type == RESPONSE_TYPE_TOKEN:
             return _issue_implicit_token(request, user, context)
@@ -222,12 +253,23 @@ def approve(
             code_challenge_method=request.code_challenge_method,
             dpop_jkt=request.dpop_jkt,
             expires_at=timezone.now() + timedelta(seconds=oauth_settings.AUTHORIZATION_CODE_LIFETIME),
+            **_openid_fields(request, auth_time),
         )
         audit.record(
             audit.CODE_ISSUED, context=context, application=request.client, user=user,
             code_id=record.pk, scope=record.scope,
         )
     return request.target.location({"code": code})
+
+
+def _openid_fields(request: AuthorizationRequest, auth_time: int | None) -> dict[str, Any]:
+    if request.openid is None:
+        return {}
+    return {
+        "nonce": request.openid.nonce,
+        "auth_time": datetime.fromtimestamp(auth_time, tz=UTC) if auth_time is not None else None,
+        "claims": dict(request.openid.claims),
+    }
 
 
 def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: http.RequestContext) -> str:

@@ -24,7 +24,7 @@ from oauth_provider.clients.authentication import INTROSPECTION, authenticate_re
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClient, InvalidRequest
 from oauth_provider.models import AccessToken, Application, RefreshToken
-from oauth_provider.tokens.issue import subject_for
+from oauth_provider.oidc.subjects import subject_for_client
 from oauth_provider.tokens.lookup import FoundToken, find_token
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -101,7 +101,8 @@ def _describe_refresh_token(record: RefreshToken) -> dict[str, Any]:
     }
     if record.user is not None:
         body["username"] = record.user.get_username()
-        body["sub"] = subject_for(record.user)
+        # The sub the token's client sees (its ID Tokens, UserInfo, the access token): pairwise if so registered.
+        body["sub"] = subject_for_client(record.user, record.application)
     else:
         body["sub"] = record.application.client_id
     if record.dpop_jkt:

@@ -1,4 +1,9 @@
-"""The server metadata document (RFC 8414 §2): what this server implements, and nothing more."""
+"""The server metadata document (RFC 8414 §2): what this server implements, and nothing more.
+
+The same document answers at ``/.well-known/oauth-authorization-server`` (RFC 8414 §3) and at
+``/.well-known/openid-configuration`` (OpenID Connect Discovery 1.0 §4): the OpenID Connect members
+are registered OAuth metadata too (RFC 8414 §7.1.2), so one document keeps both consistent.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,15 @@ from oauth_provider.clients.authentication import CONFIDENTIAL_METHODS, NONE
 from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.authorize import implicit_enabled
 from oauth_provider.endpoints.register import INITIAL_ACCESS_TOKEN, OPEN
-from oauth_provider.models import ClientType, GrantType
+from oauth_provider.models import ClientType, GrantType, SubjectType
+from oauth_provider.models.clients import ID_TOKEN_ALGORITHMS
+from oauth_provider.oidc.claims import standard_claims
+from oauth_provider.scopes import known_scopes
+
+# Prompt values the authorization endpoint acts on (OpenID Connect Core §3.1.2.1).
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
+# Claims of ID Tokens beyond the user's (Core §2), for claims_supported.
+ID_TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash")
 
 
 def endpoint_url(name: str) -> str | None:
@@ -43,7 +56,7 @@ def server_metadata() -> dict[str, Any]:
         "authorization_endpoint": authorization_endpoint if response_types else None,
         "token_endpoint": endpoint_url("token"),
         "jwks_uri": endpoint_url("jwks"),
-        "scopes_supported": list(oauth_settings.SCOPES),
+        "scopes_supported": list(known_scopes()),
         # REQUIRED by RFC 8414 even with no authorization endpoint.
         "response_types_supported": response_types,
         "grant_types_supported": grant_types,
@@ -69,4 +82,30 @@ def server_metadata() -> dict[str, Any]:
         document["dpop_signing_alg_values_supported"] = list(oauth_settings.DPOP_SIGNING_ALGORITHMS)
     if GrantType.DEVICE_CODE in grants:
         document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
+    if "code" in response_types:
+        document.update(openid_members(fragment="token" in response_types))
     return {name: value for name, value in document.items() if value is not None}
+
+
+def openid_members(*, fragment: bool = False) -> dict[str, Any]:
+    """OpenID Connect Discovery 1.0 §3 members (with RP-Initiated Logout 1.0 §2.1)."""
+    return {
+        "userinfo_endpoint": endpoint_url("userinfo"),
+        "end_session_endpoint": endpoint_url("end_session"),
+        "subject_types_supported": [SubjectType.PUBLIC.value, SubjectType.PAIRWISE.value],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
+        "response_modes_supported": ["query", "fragment"] if fragment else ["query"],
+        "claims_supported": standard_claims() + [c for c in ID_TOKEN_CLAIMS if c != "sub"],
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": True,
+        "prompt_values_supported": list(PROMPT_VALUES),
+        # Core §6: request objects are refused (request_not_supported), and so is request_uri
+        # (request_uri_not_supported); Discovery's default for the latter is true, so say false.
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+def openid_configuration() -> dict[str, Any]:
+    """The OpenID Provider configuration (Discovery §4.2): the RFC 8414 document itself."""
+    return server_metadata()

@@ -11,6 +11,7 @@ from oauth_provider import audit, crypto
 from oauth_provider.errors import InvalidGrant
 from oauth_provider.grants.base import Grant
 from oauth_provider.models import AccessToken, AuthorizationCode, GrantType, RefreshToken
+from oauth_provider.oidc.id_tokens import openid_context
 from oauth_provider.scopes import parse_scope
 from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_families
 
@@ -52,6 +53,9 @@ class AuthorizationCodeGrant(Grant):
                     user=code.user,
                     with_refresh=self.may_refresh(),
                     authorization_code=code,
+                    openid=openid_context(
+                        scope, nonce=code.nonce, auth_time=code.auth_time, claims_request=code.claims
+                    ),
                     event=audit.CODE_REDEEMED,
                     code_id=code.pk,
                 )

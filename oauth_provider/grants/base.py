@@ -13,6 +13,7 @@ from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from oauth_provider.jose import DPoPProof
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
+from oauth_provider.oidc.id_tokens import IdTokenContext, issue_id_token
 from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token, token_response_body
 
 
@@ -76,6 +77,7 @@ class Grant(ABC):
         with_refresh: bool = False,
         parent: RefreshToken | None = None,
         authorization_code: AuthorizationCode | None = None,
+        openid: IdTokenContext | None = None,
         event: str = audit.TOKEN_ISSUED,
         **details: Any,
     ) -> dict[str, Any]:
@@ -83,6 +85,8 @@ class Grant(ABC):
 
         Call it inside the grant's transaction, so a failure leaves no half-issued tokens.
         ``parent`` makes the refresh token the rotation of that one (same family and scope).
+        ``openid`` (a user grant whose scope has ``openid``) adds an ID Token (OpenID Connect Core
+        §3.1.3.3, §12.2); the refresh token keeps its auth_time and claims request for later ID Tokens.
         """
         refresh = None
         jkt = self.request.dpop_jkt
@@ -92,6 +96,8 @@ class Grant(ABC):
             refresh = issue_refresh_token(
                 application=self.client, user=user, scope=scope, parent=parent,
                 authorization_code=authorization_code, dpop_jkt="" if self.client.is_confidential else jkt,
+                auth_time=authorization_code.auth_time if authorization_code is not None else None,
+                claims=openid.claims_request if openid is not None else None,
             )
         access = issue_access_token(
             application=self.client,
@@ -112,7 +118,10 @@ class Grant(ABC):
             scope=access.record.scope,
             **details,
         )
-        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        body = token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        if openid is not None and user is not None:
+            body["id_token"] = issue_id_token(client=self.client, user=user, context=openid, access_token=access.token)
+        return body
 
     def check_dpop_binding(self, bound_jkt: str, what: str) -> None:
         """A grant bound to a DPoP key (``bound_jkt``) is usable only with a proof of that key

@@ -11,6 +11,7 @@ from oauth_provider import audit, crypto
 from oauth_provider.errors import InvalidGrant, InvalidScope
 from oauth_provider.grants.base import Grant
 from oauth_provider.models import GrantType, RefreshToken
+from oauth_provider.oidc.id_tokens import openid_context
 from oauth_provider.scopes import parse_scope
 from oauth_provider.tokens.revocation import revoke_refresh_family
 
@@ -51,6 +52,8 @@ class RefreshTokenGrant(Grant):
                     user=token.user,
                     with_refresh=True,
                     parent=token,
+                    # Core §12.2: same sub and auth_time as the original login, and no nonce.
+                    openid=openid_context(scope, auth_time=token.auth_time, claims_request=token.claims),
                     event=audit.REFRESH_TOKEN_ROTATED,
                     family_id=str(token.family_id),
                 )

@@ -1,7 +1,7 @@
 """The tables of the authorization server. Import models from here."""
 
 from oauth_provider.models.audit import ActivityDashboard, ActivityHour, ActivityRollupState, AuditEvent
-from oauth_provider.models.clients import Application, ClientType, Consent, GrantType
+from oauth_provider.models.clients import Application, ClientType, Consent, GrantType, SubjectType
 from oauth_provider.models.codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from oauth_provider.models.keys import KeyState, SigningKey
 from oauth_provider.models.registration import InitialAccessToken
@@ -24,4 +24,5 @@ __all__ = [
     "KeyState",
     "RefreshToken",
     "SigningKey",
+    "SubjectType",
 ]

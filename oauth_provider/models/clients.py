@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -28,6 +30,16 @@ class GrantType(models.TextChoices):
     PASSWORD = "password", "Password (legacy opt-in)"
     IMPLICIT = "implicit", "Implicit (legacy opt-in)"
 
+
+class SubjectType(models.TextChoices):
+    """OpenID Connect Core §8: the ``sub`` a client sees."""
+
+    PUBLIC = "public", "Public (the same sub for every client)"
+    PAIRWISE = "pairwise", "Pairwise (a different sub per sector)"
+
+
+# JWS algorithms an ID Token may be signed with (OpenID Connect Core §3.1.3.7; RS256 always).
+ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 # Grants that send the user's browser back to the client, and so need redirect URIs.
 REDIRECT_GRANTS = {GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT}
@@ -74,6 +86,29 @@ class Application(models.Model):
         blank=True, help_text="Audiences (aud) this resource server serves, one per line; empty: the server default."
     )
     metadata = models.JSONField(default=dict, blank=True, help_text="Other RFC 7591 client metadata.")
+    # --- OpenID Connect (Core §3.1.3.7, §8; Dynamic Registration §2; RP-Initiated Logout §3.1) ---
+    id_token_signed_response_alg = models.CharField(
+        max_length=10, default="RS256", choices=[(a, a) for a in ID_TOKEN_ALGORITHMS],
+        help_text="JWS algorithm of this client's ID Tokens.",
+    )
+    subject_type = models.CharField(
+        max_length=10, choices=SubjectType.choices, default=SubjectType.PUBLIC,
+        help_text="Pairwise: this client's sector sees a sub no other sector can correlate.",
+    )
+    sector_identifier_uri = models.CharField(
+        max_length=2000, blank=True,
+        help_text="https URL of a JSON array of the redirect URIs that share this client's pairwise sub.",
+    )
+    # The host that pairwise subjects are computed for: the sector_identifier_uri's host, else the
+    # redirect URIs' one host. Stored when the client is saved, so no request ever fetches it.
+    sector_identifier = models.CharField(max_length=255, blank=True, editable=False)
+    post_logout_redirect_uris = models.TextField(
+        blank=True, help_text="Where RP-initiated logout may send the user back, one per line; exact match."
+    )
+    require_auth_time = models.BooleanField(default=False, help_text="Always put auth_time in ID Tokens.")
+    default_max_age = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; a login older than this is asked again (like max_age)."
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -100,7 +135,15 @@ class Application(models.Model):
                 raise ValueError(f"{field} must be a SHA-256 digest; use generate_secret()")
         if self.client_type == ClientType.PUBLIC and self.client_secret_digest:
             raise ValueError("a public client cannot have a secret")
+        self.sector_identifier = self.computed_sector_identifier()
         super().save(*args, **kwargs)
+
+    def computed_sector_identifier(self) -> str:
+        """OpenID Connect Core §8.1: the sector_identifier_uri's host, else the redirect URIs' host."""
+        if self.sector_identifier_uri:
+            return urlsplit(self.sector_identifier_uri).hostname or ""
+        hosts = sorted({urlsplit(uri).hostname or "" for uri in self.redirect_uri_list})
+        return hosts[0] if hosts else ""
 
     # --- secret ------------------------------------------------------------------------------
 
@@ -146,6 +189,10 @@ class Application(models.Model):
         return parse_scope(self.default_scopes)
 
     @property
+    def post_logout_redirect_uri_list(self) -> list[str]:
+        return [line.strip() for line in self.post_logout_redirect_uris.splitlines() if line.strip()]
+
+    @property
     def origin_list(self) -> list[str]:
         return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
 
@@ -177,6 +224,18 @@ class Application(models.Model):
             errors.setdefault("redirect_uris", []).append(
                 "The authorization_code and implicit grants need at least one redirect URI."
             )
+        for uri in self.post_logout_redirect_uri_list:
+            try:
+                validate_redirect_uri(uri)
+            except ValidationError as exc:
+                errors.setdefault("post_logout_redirect_uris", []).extend(f"{uri}: {m}" for m in exc.messages)
+        if self.subject_type == SubjectType.PAIRWISE and not self.sector_identifier_uri:
+            hosts = {urlsplit(uri).hostname for uri in self.redirect_uri_list}
+            if len(hosts) > 1:
+                errors.setdefault("sector_identifier_uri", []).append(
+                    "A pairwise client whose redirect URIs have several hosts needs a sector_identifier_uri "
+                    "(OpenID Connect Core §8.1)."
+                )
         known = known_scopes()
         for field in ("allowed_scopes", "default_scopes"):
             try:

@@ -21,6 +21,12 @@ class AuthorizationCode(models.Model):
     code_challenge_method = models.CharField(max_length=10, blank=True)
     # RFC 9449 §10: the JWK thumbprint the authorization request bound the code to ("" when none).
     dpop_jkt = models.CharField(max_length=64, blank=True)
+    # OpenID Connect Core §3.1.2.1: echoed in the ID Token exactly as sent ("" when none was sent).
+    nonce = models.TextField(blank=True)
+    # When the user last authenticated (Core §2 auth_time); None for a session without the record.
+    auth_time = models.DateTimeField(null=True, blank=True)
+    # The claims request parameter (Core §5.5), as validated: {"userinfo": {...}, "id_token": {...}}.
+    claims = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,10 @@ class RefreshToken(models.Model):
     authorization_code = models.ForeignKey(
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"
     )
+    # OpenID Connect: carried across rotations, so a refreshed ID Token has the original auth_time
+    # and claims request (Core §12.2).
+    auth_time = models.DateTimeField(null=True, blank=True)
+    claims = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Idle expiry of this token, and the absolute expiry of its whole family.
     expires_at = models.DateTimeField(db_index=True)

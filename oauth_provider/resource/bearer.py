@@ -12,56 +12,15 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 from oauth_provider import dpop, http
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidDPoPProof, InvalidRequest, InvalidToken, OAuthError, UseDPoPNonce
+from oauth_provider.errors import InvalidDPoPProof, InvalidToken, OAuthError, UseDPoPNonce
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
 
 BEARER = "Bearer"
 DPOP = dpop.TOKEN_TYPE
-
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-
-
-def _form_has_token(request: HttpRequest) -> bool:
-    # Only a urlencoded POST can carry a form-encoded token (§2.2); reading it there is cheap
-    # and leaves the body readable for DRF (Django keeps request.body).
-    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if request.method != "POST" or content_type != FORM_MEDIA_TYPE:
-        return False
-    try:
-        return "access_token" in request.POST
-    except BadRequest:
-        # An unreadable form (e.g. a charset other than UTF-8): the view answers it, not the middleware.
-        return False
-
-
-def extract_credentials(request: HttpRequest) -> tuple[str, str] | None:
-    """(scheme, token) of ``request``: scheme ``Bearer`` or ``DPoP``; None when it carries neither;
-    InvalidRequest when malformed."""
-    if "access_token" in request.GET:
-        raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
-    found = http.access_token_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
-    in_body = _form_has_token(request)
-    if found is None:
-        # No header, or another scheme (Basic, ...): no token credentials in the header.
-        if in_body:
-            raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
-        return None
-    scheme, credentials = found
-    if in_body:
-        error = InvalidRequest("The request carries an access token in more than one place.")
-    else:
-        if credentials and http.is_b64token(credentials):
-            return scheme, credentials
-        error = InvalidRequest(f"The Authorization header is malformed; use '{scheme} <token>'.")
-    if scheme == DPOP:
-        error.scheme = DPOP
-    raise error
-
 
 def bound_jkt(info: AccessTokenInfo) -> str | None:
     """The ``cnf.jkt`` a DPoP-bound access token names (RFC 9449 §6.1), else None."""
@@ -132,7 +91,7 @@ def resolve(request: Any) -> tuple[AccessTokenInfo | None, OAuthError | None]:
     django_request.oauth_scheme = None
     django_request.oauth_dpop = None
     try:
-        found = extract_credentials(django_request)
+        found = http.request_access_token(django_request)
         if found is not None:
             django_request.oauth_scheme = found[0]
             info = validate_request_token(django_request, *found)

@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from oauth_provider import jose
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidToken
+from oauth_provider.models import AccessToken
 from oauth_provider.resource.keysets import KeySet, key_set_from_settings
 from oauth_provider.scopes import parse_scope
 from oauth_provider.tokens.revocation import is_jti_revoked
@@ -63,11 +64,22 @@ class AccessTokenInfo:
         try:
             pk = user_model._meta.pk.to_python(self.subject)
         except ValidationError:
-            return AnonymousUser()
-        user = user_model._default_manager.filter(pk=pk).first()
+            # Not a primary key: a pairwise sub (OpenID Connect Core §8), which only the token's
+            # record can resolve. Still one query, and only on a database this server issues into.
+            user = _user_of_token(self.jti)
+        else:
+            user = user_model._default_manager.filter(pk=pk).first()
+            if user is None:
+                # A string primary key accepts a pairwise sub too; it names nobody, the record does.
+                user = _user_of_token(self.jti)
         if user is None or not getattr(user, "is_active", True):
             return AnonymousUser()
         return user
+
+
+def _user_of_token(jti: str) -> Any:
+    record = AccessToken.objects.select_related("user").filter(jti=jti).first()
+    return record.user if record is not None else None
 
 
 class TokenValidator:

@@ -13,6 +13,11 @@ from oauth_provider import crypto, jose
 from oauth_provider.conf import oauth_settings
 from oauth_provider.keys import get_signing_key
 from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.oidc.claims import ACCESS_TOKEN, custom_claims
+from oauth_provider.oidc.subjects import subject_for, subject_for_client
+
+__all__ = ["IssuedAccessToken", "IssuedRefreshToken", "default_subject", "issue_access_token",
+           "issue_refresh_token", "subject_for", "token_response_body"]
 from oauth_provider.scopes import scope_string
 
 
@@ -26,11 +31,6 @@ class IssuedAccessToken:
 def default_subject(user: Any) -> str:
     """The default ``sub`` of user tokens: the primary key as a string (stable, never reassigned)."""
     return str(user.pk)
-
-
-def subject_for(user: Any) -> str:
-    """The ``sub`` claim for a user, from the callable named by ``USER_SUBJECT``."""
-    return str(oauth_settings.USER_SUBJECT(user))
 
 
 def issue_access_token(
@@ -53,9 +53,13 @@ def issue_access_token(
     audience = audience or oauth_settings.access_token_audience
     jti = crypto.generate_identifier(24)
     scope_value = scope_string(scope)
-    claims = {
+    # The custom-claims hook first, so the protocol's claims below can never be replaced (and a hook
+    # naming one is refused outright: oidc.claims.REGISTERED_CLAIMS).
+    claims = custom_claims(application, user, list(scope), ACCESS_TOKEN)
+    claims |= {
         "iss": oauth_settings.ISSUER,
-        "sub": subject_for(user) if user is not None else application.client_id,
+        # The sub this client sees everywhere (OpenID Connect Core §8: pairwise per sector, if so registered).
+        "sub": subject_for_client(user, application) if user is not None else application.client_id,
         "aud": audience,
         "client_id": application.client_id,
         "iat": issued_at,
@@ -113,6 +117,8 @@ def issue_refresh_token(
     parent: RefreshToken | None = None,
     authorization_code: Any = None,
     dpop_jkt: str = "",
+    auth_time: Any = None,
+    claims: dict[str, Any] | None = None,
 ) -> IssuedRefreshToken:
     """Create an opaque refresh token (digest at rest). With ``parent`` it is the rotation of
     that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2).
@@ -121,6 +127,8 @@ def issue_refresh_token(
     secret = crypto.generate_secret()
     if parent is not None:
         family_id, family_expires_at, scope_value = parent.family_id, parent.family_expires_at, parent.scope
+        # OpenID Connect Core §12.2: a refreshed ID Token keeps the original login's auth_time.
+        auth_time, claims = parent.auth_time, parent.claims
     else:
         family_id = uuid.uuid4()
         family_expires_at = now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
@@ -134,6 +142,8 @@ def issue_refresh_token(
         family_id=family_id,
         parent=parent,
         authorization_code=authorization_code,
+        auth_time=auth_time,
+        claims=claims or {},
         expires_at=min(idle_expiry, family_expires_at),
         family_expires_at=family_expires_at,
         dpop_jkt=dpop_jkt,

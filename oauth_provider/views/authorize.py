@@ -5,6 +5,8 @@ Thin HTML views: parse, call ``oauth_provider.endpoints.authorize``, render thro
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -22,9 +24,13 @@ from oauth_provider.endpoints.authorize import (
     approve,
     consent_needed,
     deny,
+    next_step,
     record_consent,
     validate_authorization_request,
 )
+from oauth_provider.oidc import authentication as oidc
+from oauth_provider.oidc.claims import SCOPE_CLAIMS
+from oauth_provider.oidc.sessions import LOGIN_MARKER_PARAMETER, auth_time, login_marker
 from oauth_provider.redirect_uris import display_host
 from oauth_provider.scopes import describe
 from oauth_provider.views.pages import SeeOther, clean_failures, error_page, redirect, secure
@@ -42,6 +48,8 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     # An OAuthError goes to the error page or, once the redirect URI is verified, to the client
     # (clean_failures renders it).
     authz = validate_authorization_request(request.GET)
+    if authz.openid is not None:
+        return _openid_authorize(request, authz)
     if not request.user.is_authenticated:
         return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     context = http.RequestContext.from_request(request)
@@ -58,12 +66,19 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
         return redirect(location, request)
     if not consent_needed(authz, request.user):
         return redirect(approve(authz, request.user, context=context), request)
+    return _consent_page(request, authz)
+
+
+def _consent_page(request: HttpRequest, authz) -> HttpResponse:
     response = render(
         request,
         "oauth_provider/consent.html",
         {
             "client": authz.client,
             "scopes": describe(authz.scope),
+            # (scope, description, the claims it discloses) for the OpenID Connect scopes (Core §5.4).
+            "disclosed": [(name, text, SCOPE_CLAIMS[name]) for name, text in describe(authz.scope)
+                          if name in SCOPE_CLAIMS],
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
             "redirect_domain": display_host(authz.redirect_uri),
@@ -72,6 +87,42 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
         },
     )
     return secure(response)
+
+
+def _openid_authorize(request: HttpRequest, authz) -> HttpResponse:
+    """A request with scope openid: prompt, max_age, id_token_hint decide first (Core §3.1.2.1)."""
+    marker = request.GET.get(LOGIN_MARKER_PARAMETER)
+    deciding = request.method == "POST" and request.user.is_authenticated
+    step = next_step(authz, request, marker=marker, deciding=deciding)
+    if step == oidc.LOGIN:
+        return secure(_login_redirect(request, authz))
+    context = http.RequestContext.from_request(request)
+    when = auth_time(request)
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        if decision == "deny":
+            return redirect(deny(authz, request.user, context=context), request)
+        if decision != "allow":
+            return error_page(request, "invalid_request", "Choose Allow or Deny.")
+        with transaction.atomic():
+            record_consent(authz, request.user, context=context)
+            location = approve(authz, request.user, context=context, auth_time=when)
+        return redirect(location, request)
+    if step == oidc.CONSENT:
+        return _consent_page(request, authz)
+    return redirect(approve(authz, request.user, context=context, auth_time=when), request)
+
+
+def _login_redirect(request: HttpRequest, authz) -> HttpResponse:
+    """To the login page, coming back to this request with a fresh "login asked at" marker (so the
+    login it asks for satisfies prompt=login and max_age, even max_age=0) and the login_hint."""
+    query = request.GET.copy()
+    query[LOGIN_MARKER_PARAMETER] = login_marker()
+    response = redirect_to_login(f"{request.path}?{query.urlencode()}", settings.LOGIN_URL)
+    hint = authz.openid.login_hint if authz.openid is not None else None
+    if hint:
+        response["Location"] += "&" + urlencode({"login_hint": hint})
+    return response
 
 
 def _logout_url() -> str | None:

@@ -1,4 +1,4 @@
-"""CORS for browser clients at the token and revocation endpoints.
+"""CORS for browser clients at the token, revocation and UserInfo endpoints.
 
 An origin is allowed when an active client registered it in ``allowed_origins``. A preflight
 names no client, so it is answered for an origin any active client registered; the actual
@@ -60,29 +60,30 @@ def requesting_client_id(request: Any) -> str | None:
     return credentials.client_id if credentials is not None else None
 
 
-def add_cors_headers(request: Any, response: HttpResponse) -> HttpResponse:
-    """Add the CORS headers to an actual (non-preflight) response for the requesting client's origin."""
+def add_cors_headers(request: Any, response: HttpResponse, client_id: str | None = None) -> HttpResponse:
+    """Add the CORS headers to an actual (non-preflight) response for the requesting client's origin
+    (the client the request names, or ``client_id`` when the caller knows it, e.g. from a bearer token)."""
     origin = request_origin(request)
     if origin is None:
         return response
     _vary_on_origin(response)
-    if is_client_origin(origin, requesting_client_id(request)):
+    if is_client_origin(origin, client_id if client_id is not None else requesting_client_id(request)):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 
-def preflight_response(request: HttpRequest) -> HttpResponse:
+def preflight_response(request: HttpRequest, methods: str = ALLOWED_METHODS) -> HttpResponse:
     """Answer an OPTIONS preflight: 204, with permissions only for a registered origin."""
     response = HttpResponse(status=204)
-    response["Allow"] = ALLOWED_METHODS
+    response["Allow"] = methods
     origin = request_origin(request)
     if origin is None:
         return response
     _vary_on_origin(response)
     if is_registered_origin(origin):
         response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        response["Access-Control-Allow-Methods"] = methods
         response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response["Access-Control-Max-Age"] = str(oauth_settings.CORS_MAX_AGE)
     return response

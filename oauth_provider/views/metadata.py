@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_safe
 
 from oauth_provider.conf import oauth_settings
-from oauth_provider.endpoints.metadata import server_metadata
+from oauth_provider.endpoints.metadata import openid_configuration, server_metadata
 from oauth_provider.errors import TemporarilyUnavailable, error_response
 from oauth_provider.keys.store import get_jwks
 
@@ -31,6 +31,16 @@ def metadata_view(request, suffix: str = ""):
     if (suffix or "").rstrip("/") != issuer_path:
         raise Http404("No authorization server with this issuer here.")
     return _public_json(server_metadata())
+
+
+@require_safe
+def openid_configuration_view(request, prefix: str = ""):
+    """{issuer}/.well-known/openid-configuration (OpenID Connect Discovery 1.0 §4.1): unlike RFC 8414,
+    the well-known segment comes after the issuer's path."""
+    issuer_path = urlsplit(oauth_settings.ISSUER).path.rstrip("/")
+    if ("/" + (prefix or "").strip("/")).rstrip("/") != issuer_path:
+        raise Http404("No OpenID Provider with this issuer here.")
+    return _public_json(openid_configuration())
 
 
 @require_safe

@@ -125,3 +125,9 @@ def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
 def test_the_defaults_with_an_https_issuer_raise_no_deploy_warning(settings):
     settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "ISSUER": "https://auth.example.com"}
     assert check_deploy() == []
+
+
+def test_the_sector_identifier_loopback_test_setting_warns_w013(settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "ISSUER": "https://auth.example.com",
+                               "KEY_ENCRYPTION_KEYS": ["k"], "SECTOR_IDENTIFIER_ALLOW_LOOPBACK": True}
+    assert {message.id for message in check_deploy()} == {"oauth_provider.W013"}

@@ -92,3 +92,12 @@ def test_a_client_that_does_not_require_pkce_is_named_w012():
 def test_client_ids_in_the_messages_are_escaped():
     WebApplicationFactory(client_id="evil\nERROR forged", require_pkce=False)
     assert "\n" not in messages()["oauth_provider.W012"]
+
+
+def test_a_pairwise_client_without_its_own_secret_warns_w011(settings):
+    from oauth_provider.models import SubjectType
+
+    WebApplicationFactory(subject_type=SubjectType.PAIRWISE)
+    assert ids() == {"oauth_provider.W014"}
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "PAIRWISE_SUBJECT_SECRET": "a secret of its own"}
+    assert ids() == set()

@@ -69,7 +69,7 @@ def test_e2e_spa_signs_in_with_pkce_calls_the_api_and_refreshes(site, page, cons
     assert header["typ"] == "at+jwt"
     assert claims["client_id"] == "demo-spa"
     assert claims["iss"] == site
-    assert claims["scope"] == "read write"
+    assert claims["scope"] == "openid read write"  # the SPA signs in with OpenID Connect too
     assert "received with the first tokens" in page.locator("#refresh-status").inner_text()
     screenshot(page, "spa-signed-in")
 

@@ -17,7 +17,8 @@ def test_metadata_names_issuer_endpoints_and_capabilities(client):
     assert document["jwks_uri"] == "http://testserver/oauth/jwks/"
     assert "client_credentials" in document["grant_types_supported"]
     assert {"client_secret_basic", "client_secret_post"} <= set(document["token_endpoint_auth_methods_supported"])
-    assert document["scopes_supported"] == ["read", "write", "admin"]
+    # The OpenID Connect scopes are built in (OIDC_SCOPES), then the configured SCOPES.
+    assert document["scopes_supported"] == ["openid", "profile", "email", "address", "phone", "read", "write", "admin"]
     assert isinstance(document["response_types_supported"], list)
 
 

@@ -38,6 +38,7 @@ class Command(BaseCommand):
             application.default_scopes = spec.default_scopes
             application.redirect_uris = "\n".join(base + path for path in spec.redirect_paths)
             application.allowed_origins = demo.site_origin() if spec.served_by_site else ""
+            application.post_logout_redirect_uris = "\n".join(base + path for path in spec.post_logout_paths)
             application.is_active = True
             if spec.secret:
                 application.set_secret(spec.secret)
@@ -61,5 +62,7 @@ class Command(BaseCommand):
         write(f"  home      {base}/")
         write(f"  admin     {base}/admin/")
         write(f"  metadata  {base}/.well-known/oauth-authorization-server")
+        write(f"  openid    {base}/.well-known/openid-configuration")
+        write(f"  sign-in   {base}/demo/oidc/")
         write(f"  jwks      {base}/oauth/jwks/")
         write(f"  token     {base}/oauth/token/")
