@@ -69,17 +69,23 @@ class ApplicationForm(forms.ModelForm):
         fields = [
             "name",
             "client_type",
+            "token_endpoint_auth_method",
+            "token_endpoint_auth_signing_alg",
+            "jwks",
+            "jwks_uri",
             "grant_types",
             "redirect_uris",
             "allowed_scopes",
             "default_scopes",
             "require_pkce",
             "allow_plain_pkce",
+            "require_pushed_authorization_requests",
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
             "is_resource_server",
             "resource_audiences",
+            "resource_scopes",
             "owner",
             "is_active",
         ]
@@ -128,8 +134,8 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Application, form, change: bool) -> None:
         secret = None
-        if obj.client_type == ClientType.PUBLIC:
-            obj.client_secret_digest = ""
+        if obj.client_type == ClientType.PUBLIC or obj.uses_private_key_jwt:
+            obj.client_secret_digest = ""  # a private_key_jwt client proves itself with its key
         elif not obj.has_secret:
             secret = obj.generate_secret()
         super().save_model(request, obj, form, change)
@@ -186,6 +192,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         application = queryset.get()
         if not application.is_confidential:
             self.message_user(request, "Public clients have no secret.", messages.WARNING)
+            return None
+        if application.uses_private_key_jwt:
+            self.message_user(request, "private_key_jwt clients authenticate with their keys, not a secret.",
+                              messages.WARNING)
             return None
         secret = application.generate_secret()
         application.save(update_fields=["client_secret_digest", "secret_updated_at", "updated_at"])

@@ -64,6 +64,8 @@ def server_metadata() -> dict[str, Any]:
         document["code_challenge_methods_supported"] = ["S256"]
     if response_types:
         document["authorization_response_iss_parameter_supported"] = True  # RFC 9207 §3
+    if "code" in response_types:
+        document["pushed_authorization_request_endpoint"] = endpoint_url("pushed_authorization_request")  # RFC 9126 §5
     if GrantType.DEVICE_CODE in grants:
         document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
     return {name: value for name, value in document.items() if value is not None}

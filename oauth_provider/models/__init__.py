@@ -1,10 +1,11 @@
 """The tables of the authorization server. Import models from here."""
 
 from oauth_provider.models.audit import ActivityDashboard, ActivityHour, ActivityRollupState, AuditEvent
-from oauth_provider.models.clients import Application, ClientType, Consent, GrantType
+from oauth_provider.models.clients import Application, ClientType, Consent, GrantType, TokenEndpointAuthMethod
 from oauth_provider.models.codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from oauth_provider.models.keys import KeyState, SigningKey
 from oauth_provider.models.registration import InitialAccessToken
+from oauth_provider.models.requests import ClientAssertionJti, PushedAuthorizationRequest
 from oauth_provider.models.tokens import AccessToken, RefreshToken
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Application",
     "AuditEvent",
     "AuthorizationCode",
+    "ClientAssertionJti",
     "ClientType",
     "Consent",
     "DeviceCode",
@@ -22,6 +24,8 @@ __all__ = [
     "GrantType",
     "InitialAccessToken",
     "KeyState",
+    "PushedAuthorizationRequest",
     "RefreshToken",
     "SigningKey",
+    "TokenEndpointAuthMethod",
 ]

@@ -19,6 +19,8 @@ class AuthorizationCode(models.Model):
     scope = models.TextField(blank=True)
     code_challenge = models.CharField(max_length=128, blank=True)
     code_challenge_method = models.CharField(max_length=10, blank=True)
+    # RFC 8707: the resource indicators of the authorization request (absolute URIs).
+    resources = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -51,6 +53,8 @@ class DeviceCode(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     interval = models.PositiveSmallIntegerField(default=5)
+    # RFC 8707: the resource indicators of the device authorization request.
+    resources = models.JSONField(default=list, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)

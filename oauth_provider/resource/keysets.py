@@ -179,7 +179,12 @@ def max_age(cache_control: str | None) -> int | None:
 
 
 class RemoteKeySet(CachedKeySet):
-    """The keys of a JWK Set fetched from one configured URL, kept as its Cache-Control allows."""
+    """The keys of a JWK Set fetched from one configured URL, kept as its Cache-Control allows.
+
+    Subclasses may use a stricter ``opener`` (the client key sets of ``clients/keys.py`` do).
+    """
+
+    opener = _opener
 
     def __init__(self, url: str, *, timeout: float = 5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -191,7 +196,7 @@ class RemoteKeySet(CachedKeySet):
             self.url, headers={"Accept": "application/jwk-set+json, application/json"}
         )
         try:
-            with _opener.open(request, timeout=self.timeout) as response:
+            with self.opener.open(request, timeout=self.timeout) as response:
                 body = response.read(MAX_JWKS_BYTES + 1)
                 cache_control = response.headers.get("Cache-Control")
             if len(body) > MAX_JWKS_BYTES:
