@@ -25,6 +25,7 @@ from oauth_provider.errors import InvalidTarget
 from oauth_provider.models import Application
 
 MAX_RESOURCES = 10
+MAX_RESOURCE_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def validate_resources(values: list[str]) -> list[str]:
         raise InvalidTarget(f"At most {MAX_RESOURCES} resource parameters.")
     unique = list(dict.fromkeys(values))
     for value in unique:
-        if not is_resource_uri(value):
+        # 255: the width of AccessToken.audience.
+        if not is_resource_uri(value) or len(value) > MAX_RESOURCE_LENGTH:
             raise InvalidTarget("A resource must be an absolute URI without a fragment (RFC 8707 §2).")
     registered = resource_servers().accepted
     unknown = [value for value in unique if value not in registered]

@@ -88,3 +88,10 @@ def test_one_audience_per_token(servers):
         token_target([A, B], None, ["read", "write"])
     with pytest.raises(InvalidTarget):
         token_target([], [A, B], ["read", "write"])
+
+
+def test_a_resource_longer_than_an_audience_can_be_is_invalid_target():
+    long_uri = "https://api.example/" + "x" * 300
+    ApplicationFactory(is_resource_server=True, resource_audiences=long_uri)
+    with pytest.raises(InvalidTarget):
+        validate_resources([long_uri])

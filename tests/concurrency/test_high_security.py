@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from oauth_provider.clients.assertion import verify_client_assertion
-from oauth_provider.endpoints.par import claim_pushed_request, spend_pushed_request
+from oauth_provider.clients.pushed_requests import claim_pushed_request, spend_pushed_request
 from oauth_provider.errors import InvalidRequestUri, RejectedClientAssertion
 from oauth_provider.models import ClientAssertionJti, PushedAuthorizationRequest
 from tests.factories import WebApplicationFactory

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from oauth_provider import crypto
-from oauth_provider.endpoints.par import REQUEST_URI_PREFIX, claim_pushed_request, spend_pushed_request
+from oauth_provider.clients.pushed_requests import REQUEST_URI_PREFIX, claim_pushed_request, spend_pushed_request
 from oauth_provider.errors import InvalidRequestUri
 from oauth_provider.models import AuditEvent, PushedAuthorizationRequest
 from tests.factories import ApplicationFactory, PublicApplicationFactory, WebApplicationFactory
