@@ -3,26 +3,36 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS ?= requirements/dev.txt
+# What the example site needs (Django, DRF, PyJWT, cryptography, django-environ): `make demo` installs only this.
+DEMO_REQUIREMENTS ?= requirements/base.txt
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ADDR ?= 127.0.0.1:8000
 # The benchmark's own database, dropped and created again on every run.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/oauth_bench
 BENCH_TIMEOUT ?= 1800
 
-.PHONY: demo test test-sqlite test-postgres install lint migrations-check clean bench bench-scale bench-tools
+.PHONY: demo test test-sqlite test-postgres install install-demo lint migrations-check clean bench bench-scale bench-tools
 
+# Everything (runtime + tests + lint): `make test` and `make install`. It includes the demo's part.
 $(VENV)/.installed: pyproject.toml requirements/*.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS) -e .
+	touch $@ $(VENV)/.installed-demo
+
+# Only what the example site needs; skipped when the full install is already there.
+$(VENV)/.installed-demo: pyproject.toml requirements/base.txt requirements/libs.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(DEMO_REQUIREMENTS) -e .
 	touch $@
 
 install: $(VENV)/.installed
 
-demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@echo "Serving the example site on http://$(DEMO_ADDR)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(DEMO_ADDR)
+install-demo: $(VENV)/.installed-demo
+
+# scripts/demo.py migrates, seeds and serves on DEMO_ADDR, with the issuer http://$(DEMO_ADDR)
+# (unless OAUTH_ISSUER is set), so every link, redirect and the metadata follow the address.
+demo: install-demo
+	$(PY) scripts/demo.py $(DEMO_ADDR)
 
 # The whole suite on SQLite, then again on PostgreSQL when one answers.
 test: install

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import jwt
@@ -92,6 +93,10 @@ def callback(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _utc(seconds: int) -> str:
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _describe(body: dict) -> dict:
     token = body["access_token"]
     header = jwt.get_unverified_header(token)
@@ -101,6 +106,8 @@ def _describe(body: dict) -> dict:
         "claims": claims,
         "header_json": json.dumps(header, indent=2),
         "claims_json": json.dumps(claims, indent=2),
+        # iat / exp as dates too (UTC, ISO 8601), next to the seconds since the epoch.
+        "times": [(name, claims[name], _utc(claims[name])) for name in ("iat", "nbf", "exp") if name in claims],
         "expires_in": body["expires_in"],
         "scope": body.get("scope", ""),
         "has_refresh_token": "refresh_token" in body,

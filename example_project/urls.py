@@ -3,6 +3,11 @@ from django.urls import include, path
 
 from . import oauth_demo, spa, views
 
+# The admin says which site it runs (the default "Django administration" says nothing).
+admin.site.site_header = "Example OAuth server — administration"
+admin.site.site_title = "Example OAuth server"
+admin.site.index_title = "Clients, tokens, keys and the audit trail"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),

@@ -7,5 +7,9 @@ class OAuthProviderConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from oauth_provider import checks  # noqa: F401  (registers the system checks)
-        from oauth_provider.tokens import revocation  # noqa: F401  (revokes the tokens of deactivated clients)
+        from oauth_provider import (
+            checks,  # noqa: F401  (registers the system checks)
+            receivers,
+        )
+
+        receivers.connect()

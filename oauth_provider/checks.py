@@ -1,7 +1,7 @@
 """Django system checks for misconfiguration; ids are stable and documented in the README.
 
 Errors stop the server from starting with a broken configuration; ``--deploy`` warnings name the
-SECURITY.md item a weak setting undermines.
+docs/SECURITY.md item a weak setting undermines.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         warnings.append(
             checks.Warning(
                 "The issuer uses http: tokens and secrets would cross the network in clear text.",
-                hint="Serve the authorization server over https (SECURITY.md item 24).",
+                hint="Serve the authorization server over https (docs/SECURITY.md S24).",
                 id="oauth_provider.W001",
             )
         )
@@ -124,7 +124,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         warnings.append(
             checks.Warning(
                 "Private signing keys are encrypted with a key derived from SECRET_KEY.",
-                hint="Set OAUTH_PROVIDER['KEY_ENCRYPTION_KEYS'] to a secret of its own (SECURITY.md item 24).",
+                hint="Set OAUTH_PROVIDER['KEY_ENCRYPTION_KEYS'] to a secret of its own (docs/SECURITY.md S24).",
                 id="oauth_provider.W002",
             )
         )
@@ -132,7 +132,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         warnings.append(
             checks.Warning(
                 "Access tokens live longer than an hour.",
-                hint="Keep ACCESS_TOKEN_LIFETIME at 600 seconds or less and use refresh tokens (SECURITY.md item 10).",
+                hint="Keep ACCESS_TOKEN_LIFETIME at 600 seconds or less and use refresh tokens (docs/SECURITY.md S10).",
                 id="oauth_provider.W003",
             )
         )
@@ -141,7 +141,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         warnings.append(
             checks.Warning(
                 "Authorization codes live longer than 60 seconds.",
-                hint="Keep AUTHORIZATION_CODE_LIFETIME at 60 seconds or less (SECURITY.md item 6).",
+                hint="Keep AUTHORIZATION_CODE_LIFETIME at 60 seconds or less (docs/SECURITY.md S6).",
                 id="oauth_provider.W004",
             )
         )
@@ -150,7 +150,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             checks.Warning(
                 "Dynamic client registration is open: anyone can create clients.",
                 hint="Use REGISTRATION_MODE 'initial_access_token' unless open registration is intended "
-                     "(SECURITY.md item 4).",
+                     "(docs/SECURITY.md S4).",
                 id="oauth_provider.W008",
             )
         )
@@ -160,7 +160,7 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         warnings.append(
             checks.Warning(
                 f"Token endpoint rate limiting is off: {', '.join(disabled)} is None.",
-                hint="Set a limit so that guessing client secrets is bounded (SECURITY.md item 23).",
+                hint="Set a limit so that guessing client secrets is bounded (docs/SECURITY.md S23).",
                 id="oauth_provider.W009",
             )
         )
@@ -182,21 +182,21 @@ _WEAK_CLIENT_OPTIONS = (
         "oauth_provider.W005",
         lambda plain, grants: plain,
         "allow the plain PKCE method",
-        "plain PKCE gives no protection when the challenge leaks; use S256 (SECURITY.md item 5).",
+        "plain PKCE gives no protection when the challenge leaks; use S256 (docs/SECURITY.md S5).",
     ),
     (
         "oauth_provider.W006",
         lambda plain, grants: "implicit" in grants,
         "are allowed the implicit grant",
         "The implicit grant puts tokens in URLs; use the authorization code flow with PKCE "
-        "(SECURITY.md item 9).",
+        "(docs/SECURITY.md S9).",
     ),
     (
         "oauth_provider.W007",
         lambda plain, grants: "password" in grants,
         "are allowed the password grant",
         "The password grant shows user passwords to clients; use the authorization code flow "
-        "(SECURITY.md item 9).",
+        "(docs/SECURITY.md S9).",
     ),
 )
 

@@ -203,21 +203,14 @@ def _import(setting: str, path: Any) -> Any:
 
 oauth_settings = OAuthProviderSettings()
 
-# Functions to call when OAUTH_PROVIDER (or SECRET_KEY) changes: per-process caches built on it.
-_reload_hooks: list = []
-
-
-def on_reload(func):
-    """Register ``func`` to run whenever the settings object reloads."""
-    _reload_hooks.append(func)
-    return func
+# Settings whose change reloads ``oauth_settings``; ``oauth_provider.receivers`` also drops the
+# per-process caches built on them (signing keys, the resource validator).
+RELOADING_SETTINGS = frozenset({"OAUTH_PROVIDER", "SECRET_KEY"})
 
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("OAUTH_PROVIDER", "SECRET_KEY"):
+    if setting in RELOADING_SETTINGS:
         oauth_settings.reload()
-        for hook in _reload_hooks:
-            hook()
 
 
 setting_changed.connect(_settings_changed)

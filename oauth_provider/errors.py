@@ -3,17 +3,28 @@
 Token-side errors follow RFC 6749 §5.2: a JSON object with ``error`` and optional
 ``error_description``, ``Cache-Control: no-store``. Descriptions are written for the client's
 developer and never contain a secret or an internal detail.
+
+An authorization-endpoint error says where it must go with ``redirect``: None shows it to the user
+(the error page), a ``redirect_uris.RedirectTarget`` sends it to the client's verified redirect URI
+(RFC 6749 §4.1.2.1). The HTML pages render every OAuthError; the JSON endpoints use ``error_response``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import JsonResponse
+
+if TYPE_CHECKING:
+    from oauth_provider.redirect_uris import RedirectTarget
 
 
 class OAuthError(Exception):
     error = "invalid_request"
     status_code = 400
     default_description = ""
+    # Where an authorization error goes: None to the user, a target to the client (see above).
+    redirect: RedirectTarget | None = None
 
     def __init__(
         self,
@@ -120,11 +131,18 @@ class InsufficientScope(OAuthError):
     status_code = 403
 
 
-# --- RFC 7009 §2.2.1 and RFC 7591 §3.2.2 ------------------------------------------------------
+class TokenRequired(OAuthError):
+    """No bearer token at all: the challenge carries no error code (RFC 6750 §3.1)."""
+
+    error = ""
+    status_code = 401
+    default_description = "An access token is required (Authorization: Bearer)."
+
+    def as_dict(self) -> dict[str, str]:
+        return {"detail": self.description}
 
 
-class UnsupportedTokenType(OAuthError):
-    error = "unsupported_token_type"
+# --- RFC 7591 §3.2.2 --------------------------------------------------------------------------
 
 
 class InvalidRedirectUri(OAuthError):

@@ -1,17 +1,25 @@
-"""HTTP parsing shared by every endpoint: where a request came from and its single-valued parameters.
+"""HTTP parsing shared by every endpoint: where a request came from, its single-valued parameters
+(and the one multi-valued one, ``resource``), the ``Authorization`` header (Basic and Bearer), the one
+``WWW-Authenticate`` challenge builder, and the absolute URLs of our endpoints.
 
 Protocol code receives these plain values, never an ``HttpRequest``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
 
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidRequest
+from oauth_provider.errors import InvalidClient, InvalidRequest
 
 
 @dataclass(frozen=True)
@@ -30,19 +38,172 @@ class RequestContext:
 NO_CONTEXT = RequestContext()
 
 
-def single_valued(data: QueryDict) -> dict[str, str]:
-    """A QueryDict as a plain dict, refusing repeats and oversized values; empty values dropped."""
+# --- single-valued parameters (RFC 6749 §3.1, §3.2) -------------------------------------------
+
+REPEATED = "repeated"
+TOO_LONG = "too long"
+HAS_NUL = "contains a NUL character"
+# Longer parameter names are refused (and cut to this length when named in an error).
+MAX_NAME_LENGTH = 100
+# Parameters that may be repeated: RFC 8707 §2 ``resource`` (one per resource). ``read_parameters``
+# leaves them out; ``resources`` reads them.
+MULTI_VALUED = frozenset({"resource"})
+
+
+def read_parameters(data: QueryDict) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The one rule for single-valued parameters: ``(params, problems)``.
+
+    ``params`` holds the good parameters (empty values dropped); ``problems`` lists, in request
+    order, ``(name, problem)`` for every parameter that is repeated, too long (value or name) or
+    holds a NUL character. Callers decide how to report them: ``single_valued`` refuses the first,
+    the authorization endpoint needs the names to report them in its safe order.
+    """
     limit = oauth_settings.MAX_PARAMETER_LENGTH
     params: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
     for name, values in data.lists():
-        if len(values) > 1:
-            raise InvalidRequest(f"The {name} parameter is repeated.")
+        if name in MULTI_VALUED:
+            continue
         value = values[0]
-        if len(value) > limit or len(name) > 100:
-            raise InvalidRequest(f"The {name[:100]} parameter is too long.")
-        if "\x00" in value:
+        if len(values) > 1:
+            problems.append((name, REPEATED))
+        elif len(value) > limit or len(name) > MAX_NAME_LENGTH:
+            problems.append((name, TOO_LONG))
+        elif "\x00" in value:
             # Never legitimate, and PostgreSQL cannot even compare it (a DataError, not a 4xx).
-            raise InvalidRequest(f"The {name[:100]} parameter contains a NUL character.")
-        if value:
+            problems.append((name, HAS_NUL))
+        elif value:
             params[name] = value
+    return params, problems
+
+
+def single_valued(data: QueryDict) -> dict[str, str]:
+    """A QueryDict as a plain dict, refusing repeats and oversized values; empty values dropped."""
+    params, problems = read_parameters(data)
+    if problems:
+        name, problem = problems[0]
+        if problem == REPEATED:
+            raise InvalidRequest(f"The {name} parameter is repeated.")
+        if problem == TOO_LONG:
+            raise InvalidRequest(f"The {name[:MAX_NAME_LENGTH]} parameter is too long.")
+        raise InvalidRequest(f"The {name[:MAX_NAME_LENGTH]} parameter contains a NUL character.")
     return params
+
+
+def resources(data: QueryDict) -> list[str]:
+    """The ``resource`` parameters (RFC 8707 §2), in order, empty ones dropped; too long or NUL is
+    ``invalid_request``. Whether they name registered resources is ``clients.resources``'s business."""
+    limit = oauth_settings.MAX_PARAMETER_LENGTH
+    values = [value for value in data.getlist("resource") if value]
+    for value in values:
+        if len(value) > limit or "\x00" in value:
+            raise InvalidRequest("A resource parameter is too long or contains a NUL character.")
+    return values
+
+
+# --- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3, RFC 7617 §2) ----------------------------
+
+# RFC 6750 §3: quoted values are limited to these characters; anything else is dropped.
+_UNSAFE_IN_QUOTES = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _quoted(value: str) -> str:
+    return '"' + _UNSAFE_IN_QUOTES.sub("", value) + '"'
+
+
+def www_authenticate(scheme: str, **params: str | None) -> str:
+    """The one builder of ``WWW-Authenticate`` challenges, for every endpoint and the resource side.
+
+    The realm is always ``RESOURCE_REALM`` (one setting for the whole server); ``params`` follow it
+    in the order given, quoted and stripped of characters RFC 6750 §3 does not allow; None or empty
+    values are left out.
+    """
+    parts = [f"realm={_quoted(oauth_settings.RESOURCE_REALM)}"]
+    parts.extend(f"{name}={_quoted(value)}" for name, value in params.items() if value)
+    return f"{scheme} " + ", ".join(parts)
+
+
+def basic_challenge() -> dict[str, str]:
+    """The header of a 401 for HTTP Basic client authentication (RFC 6749 §2.3.1, RFC 7617)."""
+    return {"WWW-Authenticate": www_authenticate("Basic", charset="UTF-8")}
+
+
+def bearer_challenge(error: str | None = "invalid_token") -> dict[str, str]:
+    """The header of a 401 for a missing (``error=None``) or refused bearer token (RFC 6750 §3)."""
+    return {"WWW-Authenticate": www_authenticate("Bearer", error=error)}
+
+
+# --- the Authorization header -----------------------------------------------------------------
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def authorization_scheme(authorization: str) -> tuple[str, str]:
+    """``(scheme in lower case, credentials stripped)`` of an ``Authorization`` header value."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    return scheme.lower(), credentials.strip()
+
+
+def bearer_credentials(authorization: str) -> str | None:
+    """What follows ``Bearer`` in an ``Authorization`` header (RFC 6750 §2.1): None for no header or
+    another scheme, possibly ``""`` or malformed (check it with ``is_b64token``)."""
+    scheme, credentials = authorization_scheme(authorization)
+    return credentials if scheme == "bearer" else None
+
+
+def is_b64token(value: str) -> bool:
+    return B64TOKEN.fullmatch(value) is not None
+
+
+def basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` of an ``Authorization: Basic`` header, None without a header.
+
+    RFC 6749 §2.3.1: both halves are form-urlencoded before Basic encoding. Another scheme or a
+    malformed value is ``invalid_client`` with the Basic challenge.
+    """
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        raise InvalidClient("Only HTTP Basic client authentication is supported in the Authorization header.",
+                            headers=basic_challenge())
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidClient("Malformed HTTP Basic credentials.", headers=basic_challenge()) from exc
+    client_id, sep, client_secret = decoded.partition(":")
+    client_id, client_secret = unquote_plus(client_id), unquote_plus(client_secret)
+    if not sep or not client_id or "\x00" in client_id + client_secret:
+        raise InvalidClient("Malformed HTTP Basic credentials.", headers=basic_challenge())
+    return client_id, client_secret
+
+
+# --- our own URLs ------------------------------------------------------------------------------
+
+
+def endpoint_url(name: str) -> str | None:
+    """Absolute URL of one of our endpoints on the issuer's origin, or None if it is not routed."""
+    try:
+        path = reverse(f"oauth_provider:{name}")
+    except NoReverseMatch:
+        return None
+    issuer = urlsplit(oauth_settings.ISSUER)
+    return f"{issuer.scheme}://{issuer.netloc}{path}"
+
+
+# --- outbound fetches -------------------------------------------------------------------------
+
+
+def is_local_fetch_host(host: str | None) -> bool:
+    """Whether this server may fetch from ``host`` over plain http (e.g. a JWKS URL in development):
+    ``localhost`` or a loopback IP. Not the redirect URI rule (``redirect_uris.is_loopback_host``,
+    which refuses ``localhost``): this is a request the server makes itself, to its own machine."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,7 +7,6 @@ Fetching a ``jwks_uri`` is ``clients/keys.py``; verifying an assertion is ``clie
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
 from oauth_provider.conf import oauth_settings
+from oauth_provider.http import is_local_fetch_host
 
 # Every asymmetric JWS algorithm PyJWT verifies -> (kty, crv or None). Never "none", never HS*:
 # a MAC proves nothing when the verifier holds no secret (RFC 8725 §3.1, §2.1).
@@ -130,15 +130,6 @@ def key_fits_algorithm(key: Any, alg: str) -> bool:
 _CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def jwks_uri_problem(uri: str) -> str | None:
     """Why ``uri`` is not an acceptable ``jwks_uri``; None when it is.
 
@@ -162,9 +153,9 @@ def jwks_uri_problem(uri: str) -> str | None:
         return "jwks_uri must not contain a fragment."
     loopback_allowed = bool(oauth_settings.CLIENT_JWKS_URI_ALLOW_LOOPBACK)
     if parts.scheme == "https":
-        if is_loopback_host(host) and not loopback_allowed:
+        if is_local_fetch_host(host) and not loopback_allowed:
             return "jwks_uri must not point to this machine."
         return None
-    if parts.scheme == "http" and loopback_allowed and is_loopback_host(host):
+    if parts.scheme == "http" and loopback_allowed and is_local_fetch_host(host):
         return None
     return "jwks_uri must be an https URL."

@@ -1,4 +1,4 @@
-"""Rate limits: fixed-window counters in Django's cache, shared by every process (SECURITY.md 23).
+"""Rate limits: fixed-window counters in Django's cache, shared by every process (docs/SECURITY.md S23).
 
 A ``RateLimit`` counts events per identity (a client id, a source address, a username) in
 windows of ``window`` seconds that start at multiples of ``window`` since the epoch. A counter is

@@ -1,23 +1,77 @@
-"""Checks of client metadata shared by the admin, the registration endpoint and the commands."""
+"""Redirect URIs: which ones a client may register (the admin, the registration endpoint, the
+commands), whether a requested one matches a registered one (the authorization endpoint), and
+where an error or a result is sent there (``RedirectTarget``).
+
+One loopback rule serves both validation and matching (``is_loopback_host``): ``http`` is allowed
+only on a loopback IP literal such as ``127.0.0.1`` or ``[::1]`` (RFC 8252 §7.3), whose port may
+differ between registration and request; ``localhost`` is not a loopback redirect (RFC 8252 §8.3:
+it can be resolved elsewhere), so it is refused at registration and matches only exactly.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.core.exceptions import ValidationError
 
-LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
+from oauth_provider.conf import oauth_settings
+
+# http://<host>[:port] then the rest: the pieces of a URI that may be a loopback redirect URI, matched
+# in full (no newline anywhere). The host is checked with is_loopback_host.
+_HTTP_URI = re.compile(r"http://(?P<host>\[[0-9A-Fa-f:.]+\]|[0-9.]+)(?::\d{1,5})?(?P<rest>[/?].*)?")
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for the loopback IP literals of RFC 8252 §7.3 (``localhost`` is not accepted, §8.3)."""
+    """True for a loopback IP literal (RFC 8252 §7.3); never for ``localhost`` (§8.3)."""
     if not host:
         return False
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _without_loopback_port(uri: str) -> str | None:
+    """A loopback redirect URI with its port removed; None for any other URI."""
+    match = _HTTP_URI.fullmatch(uri)
+    if match is None or not is_loopback_host(match["host"]):
+        return None
+    return f"http://{match['host']}{match['rest'] or ''}"
+
+
+def redirect_uri_matches(requested: str, registered: str) -> bool:
+    """Exact string match (RFC 9700 §4.1.3), except that a loopback redirect URI matches on any port
+    (RFC 8252 §7.3): native apps listen on a port the system picks at run time."""
+    if requested == registered:
+        return True
+    registered_loopback = _without_loopback_port(registered)
+    return registered_loopback is not None and registered_loopback == _without_loopback_port(requested)
+
+
+@dataclass(frozen=True)
+class RedirectTarget:
+    """A verified redirect URI plus what every response to it carries: ``state``, the RFC 9207
+    ``iss``, and the response mode (query, or fragment for the implicit flow)."""
+
+    uri: str
+    state: str | None
+    fragment: bool = False
+
+    def location(self, params: Mapping[str, Any]) -> str:
+        values = {k: v for k, v in params.items() if v is not None}
+        if self.state is not None:
+            values["state"] = self.state
+        values["iss"] = oauth_settings.ISSUER
+        encoded = urlencode(values)
+        if self.fragment:
+            return f"{self.uri}#{encoded}"
+        separator = "&" if urlsplit(self.uri).query else "?"
+        return f"{self.uri}{separator}{encoded}"
 
 
 def validate_redirect_uri(uri: str) -> None:

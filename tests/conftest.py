@@ -2,9 +2,7 @@
 import pytest
 from django.db import connection
 
-from oauth_provider.keys.store import clear_key_cache
-from oauth_provider.resource.validator import reset_validator
-from oauth_provider.tokens.lookup import _forget_keys as forget_lookup_keys
+from oauth_provider import keys
 from tests.factories import ApplicationFactory
 
 
@@ -44,10 +42,13 @@ _KEY_POOL: dict[str, list] = {}
 
 @pytest.fixture(autouse=True)
 def _reuse_generated_key_pairs(monkeypatch):
-    """Hand each test the session's pooled key pairs in order, generating only when the pool runs out."""
-    from oauth_provider.keys import store as keys
+    """Hand each test the session's pooled key pairs in order, generating only when the pool runs out.
 
-    generate = keys._generate
+    ``keys.store.generate_key_pair`` is the documented seam: ``create_signing_key`` looks it up on each call.
+    """
+    from oauth_provider.keys import store
+
+    generate = store.generate_key_pair
     taken: dict[str, int] = {}
 
     def pooled(algorithm: str):
@@ -59,19 +60,15 @@ def _reuse_generated_key_pairs(monkeypatch):
         private_key, jwk = pool[index]
         return private_key, dict(jwk)
 
-    monkeypatch.setattr(keys, "_generate", pooled)
+    monkeypatch.setattr(store, "generate_key_pair", pooled)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Signing keys cached by one test must not leak into the next (its rows are rolled back)."""
-    clear_key_cache()
-    reset_validator()
-    forget_lookup_keys()
+    keys.clear_cache()
     yield
-    clear_key_cache()
-    reset_validator()
-    forget_lookup_keys()
+    keys.clear_cache()
 
 
 @pytest.fixture(autouse=True)
@@ -114,8 +111,23 @@ def public_app(db):
 
 
 @pytest.fixture
+def device_app(db):
+    """A public device client (RFC 8628) allowed scopes read and write."""
+    from tests.factories import DeviceApplicationFactory
+
+    return DeviceApplicationFactory(name="Living Room TV")
+
+
+@pytest.fixture
 def user_client(client, user):
     """The Django test client, logged in as ``user``."""
     client.force_login(user)
     return client
 
+
+@pytest.fixture
+def user_tokens(user_client, web_app):
+    """The token response of a code flow of ``user`` with ``web_app`` for scopes read and write."""
+    from tests.helpers.flows import obtain_code, redeem
+
+    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()

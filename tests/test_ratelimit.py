@@ -2,19 +2,18 @@
 
 import socket
 import uuid
+from urllib.parse import urlencode
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from oauth_provider import ratelimit
 from oauth_provider.models import AccessToken
 from oauth_provider.ratelimit import RateLimit, RateLimitExceeded
 from tests.factories import ApplicationFactory
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import FORM, basic_auth, token_request
 
 pytestmark = pytest.mark.django_db
-
-FORM = "application/x-www-form-urlencoded"
 
 
 def limits(settings, **values):
@@ -39,12 +38,14 @@ def frozen_clock(monkeypatch):
     return now
 
 
+@pytest.mark.security("S23")
 def test_token_requests_over_the_per_client_limit_get_429(client, application, settings):
     limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=3)
     statuses = [client_credentials(client, application).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
 
 
+@pytest.mark.security("S23")
 def test_the_429_is_an_rfc6749_error_body_with_retry_after_and_no_store(client, application, settings, frozen_clock):
     limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=1)
     client_credentials(client, application)
@@ -79,6 +80,7 @@ def test_the_per_client_limit_is_per_client(client, application, settings):
     assert client_credentials(client, other).status_code == 200
 
 
+@pytest.mark.security("S23")
 def test_requests_over_the_per_address_limit_get_429_whatever_the_client(client, settings):
     limits(settings, TOKEN_RATE_LIMIT_PER_ADDRESS=2)
     apps = ApplicationFactory.create_batch(3)
@@ -216,3 +218,27 @@ def test_parallel_hits_in_redis_lose_no_count(settings, redis_cache):
     for thread in threads:
         thread.join(timeout=10)
     assert sorted(outcomes) == ["allowed"] * 10 + ["refused"] * 10
+
+
+@pytest.mark.security("S23")
+def test_secret_guessing_gets_429_with_retry_after_and_then_even_the_real_secret_waits(client, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "TOKEN_RATE_LIMIT_PER_CLIENT": 5}
+    app = ApplicationFactory()
+    guesses = [
+        Client().post("/oauth/token/", urlencode({"grant_type": "client_credentials", "client_id": app.client_id,
+                                                  "client_secret": f"guess-{n}"}), content_type=FORM)
+        for n in range(6)
+    ]
+    assert [response.status_code for response in guesses] == [401] * 5 + [429]
+    assert int(guesses[-1]["Retry-After"]) > 0
+    # The real secret is refused too until the window ends: the limit is not an oracle.
+    assert token_request(client, app, {"grant_type": "client_credentials"}).status_code == 429
+
+
+@pytest.mark.security("S27")
+@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S27 is open: every request spends the client id's budget")
+def test_a_strangers_wrong_guesses_do_not_lock_the_client_out(client, application, settings):
+    limits(settings, TOKEN_RATE_LIMIT_PER_CLIENT=3)
+    for _ in range(3):
+        assert client_credentials(client, application, secret="guess", address="198.51.100.7").status_code == 401
+    assert client_credentials(client, application, address="10.0.0.1").status_code == 200

@@ -1,5 +1,6 @@
 """Admin actions on clients and tokens. Each one revokes through ``revocation`` (so resource
-servers' revocation cache is filled) and is audited with the acting admin."""
+servers' revocation cache is filled) and is audited with the acting admin; deactivation goes
+through ``clients.lifecycle`` like every other path."""
 
 from __future__ import annotations
 
@@ -8,26 +9,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from oauth_provider import audit
+from oauth_provider.clients import lifecycle
 from oauth_provider.models import AccessToken, Application
 from oauth_provider.tokens import revocation
-
-
-def deactivate_application(application: Application, *, user) -> tuple[int, int]:
-    """Deactivate a client and revoke its tokens at once (SECURITY.md item 4): it can no longer
-    authenticate, its refresh tokens are dead and its access tokens fail introspection and the
-    revocation check. Returns (access tokens, refresh tokens) revoked."""
-    with transaction.atomic():
-        Application.objects.filter(pk=application.pk).update(is_active=False)
-        application.is_active = False
-        return record_deactivation(application, user=user)
-
-
-def record_deactivation(application: Application, *, user) -> tuple[int, int]:
-    """What follows a client's deactivation (by the action or by the form): revoke, audit."""
-    access, refresh = revocation.revoke_client_tokens(application)
-    audit.record(audit.CLIENT_DEACTIVATED, application=application, user=user, source="admin",
-                 access_tokens_revoked=access, refresh_tokens_revoked=refresh)
-    return access, refresh
 
 
 def revoke_application_tokens(application: Application, *, user) -> tuple[int, int]:
@@ -36,12 +20,6 @@ def revoke_application_tokens(application: Application, *, user) -> tuple[int, i
         audit.record(audit.TOKENS_REVOKED_BY_ADMIN, application=application, user=user, source="admin",
                      access_tokens_revoked=access, refresh_tokens_revoked=refresh)
     return access, refresh
-
-
-def revoke_before_delete(application: Application, *, user) -> None:
-    """Deleting a client deletes its token rows; revoke first, so that resource servers' revocation
-    cache learns of its live access tokens (SECURITY.md item 4). The audit event keeps the client_id."""
-    revoke_application_tokens(application, user=user)
 
 
 @admin.action(description="Revoke all tokens of the selected clients", permissions=["change"])
@@ -57,9 +35,13 @@ def revoke_all_tokens(modeladmin, request, queryset: QuerySet[Application]) -> N
 def deactivate(modeladmin, request, queryset: QuerySet[Application]) -> None:
     names, access, refresh = [], 0, 0
     for application in queryset.filter(is_active=True):
-        a, r = deactivate_application(application, user=request.user)
+        # docs/SECURITY.md S4: it can no longer authenticate, its refresh tokens are dead and its access
+        # tokens fail introspection and the revocation check at once.
+        revoked = lifecycle.deactivate_client(application, user=request.user, source="admin")
+        if revoked is None:
+            continue  # deactivated meanwhile by someone else, who revoked and audited
         names.append(application.name)
-        access, refresh = access + a, refresh + r
+        access, refresh = access + revoked.access_tokens, refresh + revoked.refresh_tokens
     if not names:
         modeladmin.message_user(request, "The selected clients are already inactive.", messages.WARNING)
         return

@@ -1,18 +1,33 @@
 """Client management and the audit trail in the Django admin.
 
-A client's secret is shown exactly once: on the page that answers the save that created it (or
-the rotation that replaced it). It is never stored in plaintext, never put in a message or the
-session, and never shown again.
+A client's secret is shown exactly once, with POST/redirect/GET: the save that created it (or the
+rotation that replaced it) redirects to a one-time page. Between the two requests the secret waits
+in the admin's session, encrypted (Fernet, key derived from ``SECRET_KEY``), bound to that admin and
+that client, for at most ``SECRET_ONCE_SECONDS``; the first GET removes it. Reloading that page, or
+the page before it, never shows it again and never creates a second client. It is never stored in
+plaintext, never put in a message, and only a digest is kept in the database.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets as _secrets
+from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from oauth_provider import audit
@@ -20,7 +35,9 @@ from oauth_provider.admin import actions as admin_actions
 from oauth_provider.admin.activity import annotate_token_activity
 from oauth_provider.admin.dashboard import ActivityDashboardAdmin
 from oauth_provider.admin.filters import AuditEventNameFilter, GrantTypeFilter, TokenStateFilter, UsernameFilter
+from oauth_provider.clients import lifecycle
 from oauth_provider.conf import oauth_settings
+from oauth_provider.http import endpoint_url
 from oauth_provider.models import (
     AccessToken,
     ActivityDashboard,
@@ -37,6 +54,10 @@ from oauth_provider.models import (
 )
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
+SECRET_ONCE_SESSION_KEY = "_oauth_provider_secret_once"
+SECRET_ONCE_SECONDS = 300
+NO_GRANT_TYPES = "Choose at least one grant type: a client without one can never get a token."
+NO_SCOPES = "Name at least one scope: a client without allowed scopes gets invalid_scope on every request."
 
 # Grants RFC 9700 deprecates (§2.4 password, §2.1.2 implicit): allowed only as a per-client opt-in.
 LEGACY_GRANTS = (GrantType.PASSWORD, GrantType.IMPLICIT)
@@ -54,12 +75,47 @@ class ApplicationForm(forms.ModelForm):
         "(RFC 9700 deprecates both): choose them only for a client that cannot be changed.",
     )
 
+    LABELS = {
+        "name": "Name",
+        "client_type": "Client type",
+        "grant_types": "Grant types",
+        "redirect_uris": "Redirect URIs",
+        "allowed_origins": "Allowed origins (CORS)",
+        "allowed_scopes": "Allowed scopes",
+        "default_scopes": "Default scopes",
+        "require_pkce": "Require PKCE",
+        "allow_plain_pkce": "Allow plain PKCE",
+        "skip_consent": "Skip consent",
+        "access_token_lifetime": "Access token lifetime",
+        "is_resource_server": "Resource server",
+        "resource_audiences": "Resource audiences",
+        "resource_scopes": "Resource scopes",
+        "token_endpoint_auth_method": "Token endpoint auth method",
+        "token_endpoint_auth_signing_alg": "Signing alg",
+        "jwks": "JWKS",
+        "jwks_uri": "JWKS URI",
+        "require_pushed_authorization_requests": "Require pushed authorization requests",
+        "is_active": "Active",
+    }
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         known = ", ".join(oauth_settings.SCOPES) or "(none)"
         for name in ("allowed_scopes", "default_scopes"):
             if name in self.fields:
                 self.fields[name].help_text += f" The server's scopes: {known}."
+        for name, label in self.LABELS.items():
+            if name in self.fields:
+                self.fields[name].label = label
+
+    def clean(self):
+        cleaned = super().clean()
+        if "grant_types" in self.fields and not cleaned.get("grant_types") and "grant_types" not in self.errors:
+            self.add_error("grant_types", NO_GRANT_TYPES)
+        if "allowed_scopes" in self.fields and not (cleaned.get("allowed_scopes") or "").strip() \
+                and "allowed_scopes" not in self.errors:
+            self.add_error("allowed_scopes", NO_SCOPES)
+        return cleaned
 
     def legacy_grants(self) -> list[str]:
         return [g for g in self.cleaned_data.get("grant_types") or [] if g in LEGACY_GRANTS]
@@ -91,6 +147,47 @@ class ApplicationForm(forms.ModelForm):
         ]
 
 
+def _secret_cipher() -> Fernet:
+    """The key that protects a secret on its way from the POST to the one-time GET."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"oauth_provider admin: client secret shown once").derive(settings.SECRET_KEY.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _redirect_to_secret_once(request, application: Application, secret: str, title: str) -> HttpResponseRedirect:
+    """Keep the secret (encrypted) for one GET by this admin, and redirect there (POST/redirect/GET)."""
+    handle = _secrets.token_urlsafe(16)
+    pending = dict(request.session.get(SECRET_ONCE_SESSION_KEY, {}))
+    pending[handle] = {
+        "client": application.pk,
+        "user": str(request.user.pk),
+        "title": title,
+        "secret": _secret_cipher().encrypt(secret.encode()).decode(),
+    }
+    # At most a few pending secrets: an admin who never opens the page does not grow the session.
+    request.session[SECRET_ONCE_SESSION_KEY] = dict(list(pending.items())[-5:])
+    url = reverse("admin:oauth_provider_application_secret_once", args=[application.pk, handle])
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _take_secret(request, object_id: str, handle: str) -> tuple[str, str] | None:
+    """The secret waiting under ``handle`` for this admin and this client, removed as it is read."""
+    pending = dict(request.session.get(SECRET_ONCE_SESSION_KEY, {}))
+    entry = pending.pop(handle, None)
+    if entry is None:
+        return None
+    request.session[SECRET_ONCE_SESSION_KEY] = pending
+    if str(entry.get("client")) != str(object_id) or entry.get("user") != str(request.user.pk):
+        return None
+    try:
+        secret = _secret_cipher().decrypt(entry["secret"].encode(), ttl=SECRET_ONCE_SECONDS).decode()
+    except (InvalidToken, KeyError, AttributeError):
+        return None
+    return secret, entry.get("title") or "Copy the secret now"
+
+
 def _show_secret_once(request, application: Application, secret: str, title: str) -> TemplateResponse:
     response = TemplateResponse(
         request,
@@ -114,8 +211,89 @@ class ApplicationAdmin(admin.ModelAdmin):
                     "last_token_issued", "tokens_last_24h")
     list_filter = ("client_type", GrantTypeFilter, "is_active")
     search_fields = ("name", "client_id")
-    readonly_fields = ("client_id", "secret_updated_at", "created_at", "updated_at")
+    readonly_fields = ("client_id_shown", "secret_updated_at", "created_at", "updated_at")
     actions = ["rotate_secret", admin_actions.revoke_all_tokens, admin_actions.deactivate, admin_actions.reactivate]
+    change_form_template = "admin/oauth_provider/application/change_form.html"
+
+    class Media:
+        css = {"all": ["oauth_provider/admin.css"]}
+
+    GRANTS_AND_SCOPES = ("Grants and scopes", {"fields": ("grant_types", "allowed_scopes", "default_scopes")})
+    REDIRECTS = ("Redirects and origins", {"fields": ("redirect_uris", "allowed_origins")})
+    SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "require_pushed_authorization_requests",
+                                        "skip_consent", "access_token_lifetime")})
+    AUTHENTICATION = ("Client authentication (private_key_jwt)", {
+        "fields": ("token_endpoint_auth_method", "token_endpoint_auth_signing_alg", "jwks", "jwks_uri"),
+        "classes": ("collapse",),
+    })
+    RESOURCE = ("Resource server (introspection, resource indicators)", {
+        "fields": ("is_resource_server", "resource_audiences", "resource_scopes"), "classes": ("collapse",),
+    })
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            # No client id yet: it is generated when the client is saved (showing a guess would mislead).
+            identity = ("Identity", {
+                "fields": ("name", "client_type", "owner", "is_active"),
+                "description": "The client ID is generated when you save; it is shown on the next page.",
+            })
+            return [identity, self.AUTHENTICATION, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY,
+                    self.RESOURCE]
+        identity = ("Identity", {"fields": ("client_id_shown", "name", "client_type", "owner", "is_active")})
+        history = ("History", {"fields": ("secret_updated_at", "created_at", "updated_at")})
+        return [identity, self.AUTHENTICATION, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY,
+                self.RESOURCE, history]
+
+    @admin.display(description="Client ID")
+    def client_id_shown(self, obj: Application) -> str:
+        return format_html('<code id="client-id">{}</code>', obj.client_id) if obj and obj.pk else "—"
+
+    def get_urls(self):
+        own = [
+            path("<path:object_id>/secret/<str:handle>/", self.admin_site.admin_view(self.secret_once_view),
+                 name="oauth_provider_application_secret_once"),
+            path("<path:object_id>/rotate-secret/", self.admin_site.admin_view(self.rotate_secret_view),
+                 name="oauth_provider_application_rotate_secret"),
+        ]
+        return own + super().get_urls()
+
+    def secret_once_view(self, request, object_id: str, handle: str):
+        application = get_object_or_404(Application, pk=object_id)
+        if not self.has_change_permission(request, application):
+            raise PermissionDenied
+        taken = _take_secret(request, object_id, handle)
+        if taken is None:
+            self.message_user(
+                request,
+                "That secret was already shown (it is shown only once). If it was not saved, rotate the secret.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:oauth_provider_application_change", args=[application.pk]))
+        secret, title = taken
+        return _show_secret_once(request, application, secret, title)
+
+    def rotate_secret_view(self, request, object_id: str):
+        """The change page's "Rotate secret" button (a POST; a GET changes nothing)."""
+        application = get_object_or_404(Application, pk=object_id)
+        if not self.has_change_permission(request, application):
+            raise PermissionDenied
+        change_url = reverse("admin:oauth_provider_application_change", args=[application.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        if not application.is_confidential:
+            self.message_user(request, "Public clients have no secret.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        return self._rotate(request, application)
+
+    def _rotate(self, request, application: Application):
+        if application.uses_private_key_jwt:
+            self.message_user(request, "private_key_jwt clients authenticate with their keys, not a secret.",
+                              messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:oauth_provider_application_change", args=[application.pk]))
+        secret = application.generate_secret()
+        application.save(update_fields=["client_secret_digest", "secret_updated_at", "updated_at"])
+        audit.record(audit.CLIENT_SECRET_ROTATED, application=application, user=request.user, source="admin")
+        return _redirect_to_secret_once(request, application, secret, "Secret rotated: copy the new one now")
 
     def get_queryset(self, request):
         return annotate_token_activity(super().get_queryset(request))
@@ -138,11 +316,16 @@ class ApplicationAdmin(admin.ModelAdmin):
             obj.client_secret_digest = ""  # a private_key_jwt client proves itself with its key
         elif not obj.has_secret:
             secret = obj.generate_secret()
+        activity_changed = change and "is_active" in form.changed_data
+        if activity_changed and not obj.is_active:
+            # Unticking "active" does what the deactivate action does. Before the save, so that the save's
+            # safety-net receiver finds the client already deactivated (clients/lifecycle.py).
+            lifecycle.deactivate_client(obj, user=request.user, source="admin")
         super().save_model(request, obj, form, change)
         if not change:
             audit.record(audit.CLIENT_CREATED, application=obj, user=request.user, source="admin")
-        elif "is_active" in form.changed_data:
-            self._record_activity_change(request, obj)
+        elif activity_changed and obj.is_active:
+            audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
         if secret is not None:
             setattr(request, NEW_SECRET_ATTRIBUTE, secret)
         legacy = form.legacy_grants()
@@ -155,33 +338,28 @@ class ApplicationAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request, obj: Application) -> None:
-        with transaction.atomic():
-            admin_actions.revoke_before_delete(obj, user=request.user)
-            super().delete_model(request, obj)
+        self._delete_client(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             for application in queryset:
-                admin_actions.revoke_before_delete(application, user=request.user)
-            super().delete_queryset(request, queryset)
+                self._delete_client(request, application)
 
-    def _record_activity_change(self, request, obj: Application) -> None:
-        """Unticking "active" in the form does what the deactivate action does: revoke at once."""
-        if obj.is_active:
-            audit.record(audit.CLIENT_REACTIVATED, application=obj, user=request.user, source="admin")
-            return
-        admin_actions.record_deactivation(obj, user=request.user)
+    def _delete_client(self, request, obj: Application) -> None:
+        """Revoke first (the cascade deletes the token rows, resource servers keep the JWTs), audit, delete.
+        Audited as ``tokens_revoked_by_admin``, as admin deletions always were (Django's admin log has the rest)."""
+        lifecycle.delete_client(obj, user=request.user, source="admin", event=audit.TOKENS_REVOKED_BY_ADMIN)
 
     def response_add(self, request, obj: Application, post_url_continue=None):
         secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
         if secret is not None:
-            return _show_secret_once(request, obj, secret, "Client created: copy its secret now")
+            return _redirect_to_secret_once(request, obj, secret, "Client created: copy its secret now")
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request, obj: Application):
         secret = getattr(request, NEW_SECRET_ATTRIBUTE, None)
         if secret is not None:
-            return _show_secret_once(request, obj, secret, "Client secret generated: copy it now")
+            return _redirect_to_secret_once(request, obj, secret, "Client secret generated: copy it now")
         return super().response_change(request, obj)
 
     @admin.action(description="Rotate the secret of the selected client", permissions=["change"])
@@ -193,14 +371,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if not application.is_confidential:
             self.message_user(request, "Public clients have no secret.", messages.WARNING)
             return None
-        if application.uses_private_key_jwt:
-            self.message_user(request, "private_key_jwt clients authenticate with their keys, not a secret.",
-                              messages.WARNING)
-            return None
-        secret = application.generate_secret()
-        application.save(update_fields=["client_secret_digest", "secret_updated_at", "updated_at"])
-        audit.record(audit.CLIENT_SECRET_ROTATED, application=application, user=request.user, source="admin")
-        return _show_secret_once(request, application, secret, "Secret rotated: copy the new one now")
+        return self._rotate(request, application)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -224,6 +395,9 @@ class AccessTokenAdmin(ReadOnlyAdmin):
     list_select_related = ("application", "user")
     actions = [admin_actions.revoke_access_tokens]
 
+    class Media:
+        css = {"all": ["oauth_provider/admin.css"]}
+
 
 @admin.register(AuthorizationCode)
 class AuthorizationCodeAdmin(ReadOnlyAdmin):
@@ -236,7 +410,7 @@ class AuthorizationCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(DeviceCode)
 class DeviceCodeAdmin(ReadOnlyAdmin):
-    """Read-only; neither the device code's digest nor the user code is shown (SECURITY.md item 21)."""
+    """Read-only; neither the device code's digest nor the user code is shown (docs/SECURITY.md S21)."""
 
     list_display = ("pk", "application", "status", "user", "scope", "interval", "created_at", "expires_at",
                     "decided_at", "last_polled_at")
@@ -248,13 +422,22 @@ class DeviceCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "application", "user", "scope", "family_id", "created_at", "expires_at", "used_at",
+    list_display = ("pk", "application", "user", "scope", "family", "created_at", "expires_at", "used_at",
                     "revoked_at")
     list_filter = (TokenStateFilter, "application", UsernameFilter)
     search_fields = ("family_id", "application__name", "application__client_id")
     list_select_related = ("application", "user")
     exclude = ("token_digest",)
     actions = [admin_actions.revoke_refresh_tokens]
+
+    class Media:
+        css = {"all": ["oauth_provider/admin.css"]}
+
+    @admin.display(description="family", ordering="family_id")
+    def family(self, obj: RefreshToken) -> str:
+        """The first block of the family UUID (the full one in the tooltip and on the row's page)."""
+        family = str(obj.family_id)
+        return format_html('<span class="oauth-family" title="{}">{}…</span>', family, family[:8])
 
 
 @admin.register(Consent)
@@ -272,6 +455,9 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     list_display = ("kid", "algorithm", "state", "created_at", "activated_at", "retired_at")
     list_filter = ("algorithm", "state")
     exclude = ("private_key_encrypted",)
+
+    class Media:
+        css = {"all": ["oauth_provider/admin.css"]}
 
 
 @admin.register(AuditEvent)
@@ -301,10 +487,6 @@ NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE = "_oauth_provider_new_initial_access_token"
 
 
 def _in_a_week():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     return timezone.now() + timedelta(days=7)
 
 
@@ -341,8 +523,6 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
             setattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, token)
 
     def response_add(self, request, obj: InitialAccessToken, post_url_continue=None):
-        from oauth_provider.endpoints.metadata import endpoint_url
-
         token = getattr(request, NEW_INITIAL_ACCESS_TOKEN_ATTRIBUTE, None)
         if token is None:
             return super().response_add(request, obj, post_url_continue)

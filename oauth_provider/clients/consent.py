@@ -15,7 +15,7 @@ from oauth_provider import audit, http
 from oauth_provider.conf import oauth_settings
 from oauth_provider.models import AccessToken, Application, Consent, RefreshToken
 from oauth_provider.scopes import parse_scope, scope_string
-from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_family
+from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_families
 
 
 def consent_covers(user: Any, application: Application, scope: list[str]) -> bool:
@@ -60,12 +60,10 @@ def revoke_consent(
             return False
         application = consent.application
         consent.delete()
-        families = set(
+        revoke_refresh_families(set(
             RefreshToken.objects.filter(user=user, application=application, revoked_at__isnull=True)
             .values_list("family_id", flat=True)
-        )
-        for family_id in families:
-            revoke_refresh_family(family_id)
+        ))
         revoke_access_tokens(AccessToken.objects.filter(user=user, application=application))
         audit.record(audit.CONSENT_REVOKED, context=context, application=application, user=user)
     return True

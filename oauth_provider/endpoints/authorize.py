@@ -2,87 +2,53 @@
 
 Validation runs in the order that keeps the endpoint from being an open redirector
 (RFC 6749 §4.1.2.1, RFC 9700 §4.11): first the client and its redirect URI, whose failures are
-shown to the user (``AuthorizationPageError``); only then everything else, whose failures go back
-to the verified redirect URI (``AuthorizationRedirectError``) with ``state`` and ``iss``.
+shown to the user (an OAuthError without ``redirect``); only then everything else, whose failures
+go back to the verified redirect URI (the OAuthError's ``redirect`` target) with ``state`` and ``iss``.
+
+A request may instead be pushed first (RFC 9126, ``endpoints/par.py``): ``client_id`` and ``request_uri``
+then name it, its stored parameters are validated here the same way, and the decision uses it up
+(``clients/pushed_requests.py``). ``resource`` (RFC 8707) names the resources the grant is for.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from django.db import transaction
 from django.utils import timezone
 
 from oauth_provider import audit, crypto, http
 from oauth_provider.clients.consent import consent_covers, remember_consent
+from oauth_provider.clients.pushed_requests import (
+    as_query,
+    claim_pushed_request,
+    is_pushed_request_uri,
+    spend_pushed_request,
+)
+from oauth_provider.clients.resources import token_target, validate_resources
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import (
     AccessDenied,
+    InvalidClient,
     InvalidRequest,
-    InvalidScope,
+    InvalidRequestUri,
+    InvalidTarget,
     OAuthError,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType
-from oauth_provider.scopes import parse_scope, scope_string
+from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, PushedAuthorizationRequest
+from oauth_provider.redirect_uris import RedirectTarget, redirect_uri_matches
+from oauth_provider.scopes import requested_scope, scope_string
 from oauth_provider.tokens.issue import issue_access_token
 
 RESPONSE_TYPE_CODE = "code"
 RESPONSE_TYPE_TOKEN = "token"
 PKCE_S256 = "S256"
 PKCE_PLAIN = "plain"
-
-# http://127.0.0.1[:port] or http://[::1][:port], then the rest of the URI (RFC 8252 §7.3).
-_LOOPBACK_URI = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?].*)?$")
-
-
-class AuthorizationPageError(Exception):
-    """The client or redirect URI cannot be trusted: tell the user, never redirect."""
-
-    def __init__(self, error: str, description: str) -> None:
-        self.error = error
-        self.description = description
-        super().__init__(description)
-
-
-@dataclass(frozen=True)
-class RedirectTarget:
-    """A verified redirect URI plus what every response to it carries (state, RFC 9207 iss)."""
-
-    uri: str
-    state: str | None
-    fragment: bool = False
-
-    def location(self, params: Mapping[str, Any]) -> str:
-        values = {k: v for k, v in params.items() if v is not None}
-        if self.state is not None:
-            values["state"] = self.state
-        values["iss"] = oauth_settings.ISSUER
-        encoded = urlencode(values)
-        if self.fragment:
-            return f"{self.uri}#{encoded}"
-        separator = "&" if urlsplit(self.uri).query else "?"
-        return f"{self.uri}{separator}{encoded}"
-
-
-class AuthorizationRedirectError(Exception):
-    """An error the client hears about at its verified redirect URI (RFC 6749 §4.1.2.1, §4.2.2.1)."""
-
-    def __init__(self, error: OAuthError, target: RedirectTarget) -> None:
-        self.error = error
-        self.target = target
-        super().__init__(error.description)
-
-    @property
-    def location(self) -> str:
-        return self.target.location(self.error.as_dict())
-
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
@@ -97,6 +63,11 @@ class AuthorizationRequest:
     state: str | None
     code_challenge: str = ""
     code_challenge_method: str = ""
+    # RFC 8707: the resources the grant is for.
+    resources: tuple[str, ...] = ()
+    # RFC 9126: the pushed request this came from, and the claim secret of the browser that holds it.
+    pushed: PushedAuthorizationRequest | None = None
+    pushed_claim: str = ""
 
     @property
     def target(self) -> RedirectTarget:
@@ -107,85 +78,71 @@ class AuthorizationRequest:
 # --- redirect URIs ----------------------------------------------------------------------------
 
 
-def _without_loopback_port(uri: str) -> str | None:
-    match = _LOOPBACK_URI.match(uri)
-    if match is None:
-        return None
-    return f"http://{match.group(1)}{match.group(2) or ''}"
-
-
-def redirect_uri_matches(requested: str, registered: str) -> bool:
-    """Exact string match (RFC 9700 §4.1.3), except that a loopback IP URI matches on any port
-    (RFC 8252 §7.3): native apps listen on a port the system picks at run time."""
-    if requested == registered:
-        return True
-    registered_loopback = _without_loopback_port(registered)
-    return registered_loopback is not None and registered_loopback == _without_loopback_port(requested)
-
-
 def resolve_redirect_uri(client: Application, requested: str | None) -> str:
-    """The redirect URI to answer at, or AuthorizationPageError (RFC 6749 §3.1.2.3)."""
+    """The redirect URI to answer at, or an error for the user (RFC 6749 §3.1.2.3)."""
     registered = client.redirect_uri_list
     if requested is None:
         if len(registered) == 1:
             return registered[0]
-        raise AuthorizationPageError(
-            "invalid_request", "The redirect_uri parameter is required for this client."
-        )
+        raise InvalidRequest("The redirect_uri parameter is required for this client.")
     if any(redirect_uri_matches(requested, uri) for uri in registered):
         return requested
-    raise AuthorizationPageError("invalid_request", "The redirect_uri is not registered for this client.")
+    raise InvalidRequest("The redirect_uri is not registered for this client.")
 
 
 # --- validation -------------------------------------------------------------------------------
 
 
-def _single_values(query: Any) -> tuple[dict[str, str], list[str]]:
-    """Single-valued parameters (empty ones dropped) and the names that were repeated, too long or held NUL."""
-    limit = oauth_settings.MAX_PARAMETER_LENGTH
-    params: dict[str, str] = {}
-    bad: list[str] = []
-    for name, values in query.lists():
-        # NUL never belongs in a parameter, and databases (PostgreSQL) cannot even compare it.
-        if len(values) > 1 or len(values[0]) > limit or len(name) > 100 or "\x00" in values[0]:
-            bad.append(name[:100])
-            continue
-        if values[0]:
-            params[name] = values[0]
-    return params, bad
+def validate_authorization_request(
+    query: Any, *, pushed: bool = False, pushed_claims: Mapping[str, str] | None = None
+) -> AuthorizationRequest:
+    """Check an authorization request (a QueryDict of the GET parameters) in the safe order.
 
-
-def validate_authorization_request(query: Any) -> AuthorizationRequest:
-    """Check an authorization request (a QueryDict of the GET parameters) in the safe order."""
-    params, bad = _single_values(query)
+    Every failure is an OAuthError; those found after the redirect URI is verified carry it as
+    their ``redirect`` target. ``pushed``: these are the parameters of a pushed request (at push time
+    or at use). ``pushed_claims``: the browser's claim secrets, by request_uri digest.
+    """
+    params, problems = http.read_parameters(query)
+    bad = [name[: http.MAX_NAME_LENGTH] for name, _problem in problems]
     # 1. The client and the redirect URI: failures here must not redirect anywhere.
     if "client_id" in bad or "redirect_uri" in bad:
-        raise AuthorizationPageError("invalid_request", "client_id and redirect_uri must each be sent once.")
+        raise InvalidRequest("client_id and redirect_uri must each be sent once.")
     client_id = params.get("client_id")
     if not client_id:
-        raise AuthorizationPageError("invalid_request", "The client_id parameter is required.")
+        raise InvalidRequest("The client_id parameter is required.")
     client = Application.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:
-        raise AuthorizationPageError("invalid_client", "The client is unknown or inactive.")
+        # Shown on the error page, which is a 400 like every other page error.
+        raise InvalidClient("The client is unknown or inactive.", status_code=400)
+    if "request_uri" in bad:
+        raise InvalidRequest("request_uri must be sent once.")
+    if "request_uri" in params and not pushed:
+        return _pushed_request(client, params["request_uri"], pushed_claims or {})
     redirect_uri = resolve_redirect_uri(client, params.get("redirect_uri"))
 
     # 2. Everything else is reported to the client at its verified redirect URI.
     state = params.get("state") if "state" not in bad else None
     response_type = params.get("response_type")
     target = RedirectTarget(redirect_uri, state, fragment=response_type == RESPONSE_TYPE_TOKEN)
-
-    def fail(error: OAuthError) -> AuthorizationRedirectError:
-        return AuthorizationRedirectError(error, target)
-
-    if bad:
-        raise fail(InvalidRequest(f"The {bad[0]} parameter is repeated or too long."))
-    if not response_type:
-        raise fail(InvalidRequest("The response_type parameter is required."))
-    _check_response_type(client, response_type, fail)
-    scope = _requested_scope(client, params.get("scope"), fail)
-    challenge, method = "", ""
-    if response_type == RESPONSE_TYPE_CODE:
-        challenge, method = _check_pkce(client, params, fail)
+    try:
+        if bad:
+            raise InvalidRequest(f"The {bad[0]} parameter is repeated or too long.")
+        if not pushed and (oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+                           or client.require_pushed_authorization_requests):
+            raise InvalidRequest("Push the authorization request first (RFC 9126): send client_id and request_uri.")
+        if not response_type:
+            raise InvalidRequest("The response_type parameter is required.")
+        _check_response_type(client, response_type)
+        resources = validate_resources(http.resources(query))
+        if response_type == RESPONSE_TYPE_TOKEN and len(resources) > 1:
+            raise InvalidTarget("An access token has one audience: name one resource.")
+        scope = requested_scope(client, params.get("scope"))
+        challenge, method = "", ""
+        if response_type == RESPONSE_TYPE_CODE:
+            challenge, method = _check_pkce(client, params)
+    except OAuthError as error:
+        error.redirect = target
+        raise
     return AuthorizationRequest(
         client=client,
         response_type=response_type,
@@ -195,63 +152,56 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         state=state,
         code_challenge=challenge,
         code_challenge_method=method,
+        resources=tuple(resources),
     )
 
 
-def _check_response_type(client: Application, response_type: str, fail) -> None:
+def _pushed_request(client: Application, request_uri: str, claims: Mapping[str, str]) -> AuthorizationRequest:
+    """RFC 9126 §4: the pushed parameters are the request (others in the query are ignored, RFC 9101 §5).
+    Refusals are shown to the user: nothing says yet where the client wants its answers."""
+    if not is_pushed_request_uri(request_uri):
+        raise InvalidRequestUri("Only request_uri values from this server's PAR endpoint are accepted.")
+    pushed, claim = claim_pushed_request(client, request_uri, claims.get(crypto.digest(request_uri)))
+    request = validate_authorization_request(as_query(pushed.parameters), pushed=True)
+    return replace(request, pushed=pushed, pushed_claim=claim)
+
+
+def _check_response_type(client: Application, response_type: str) -> None:
     if response_type == RESPONSE_TYPE_CODE:
         if not client.allows_grant(GrantType.AUTHORIZATION_CODE):
-            raise fail(UnauthorizedClient("This client is not allowed the authorization code flow."))
+            raise UnauthorizedClient("This client is not allowed the authorization code flow.")
         return
     if response_type == RESPONSE_TYPE_TOKEN and implicit_enabled():
         # RFC 9700 §2.1.2: the implicit grant leaks tokens through URLs; clients must opt in.
         if not client.allows_grant(GrantType.IMPLICIT):
-            raise fail(UnauthorizedClient("This client is not allowed the implicit flow."))
+            raise UnauthorizedClient("This client is not allowed the implicit flow.")
         return
-    raise fail(UnsupportedResponseType(f"The response_type {response_type!r} is not supported."))
+    raise UnsupportedResponseType(f"The response_type {response_type!r} is not supported.")
 
 
 def implicit_enabled() -> bool:
     return bool(oauth_settings.IMPLICIT_GRANT_ENABLED)
 
 
-def _requested_scope(client: Application, raw: str | None, fail) -> list[str]:
-    """What the client asked for if allowed, else its default scope (RFC 6749 §3.3)."""
-    try:
-        requested = parse_scope(raw)
-    except ValueError as exc:
-        raise fail(InvalidScope(f"Malformed scope: {exc}.")) from exc
-    allowed = client.allowed_scope_list
-    if not requested:
-        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
-        if not requested:
-            raise fail(InvalidScope("No scope was requested and the client has no default scope."))
-        return requested
-    outside = [s for s in requested if s not in allowed]
-    if outside:
-        raise fail(InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}."))
-    return requested
-
-
-def _check_pkce(client: Application, params: Mapping[str, str], fail) -> tuple[str, str]:
+def _check_pkce(client: Application, params: Mapping[str, str]) -> tuple[str, str]:
     """RFC 7636 §4.3/§4.4.1 with RFC 9700 §2.1.1: required for public clients and by default;
     S256 unless the client opted in to plain."""
     challenge = params.get("code_challenge", "")
     method = params.get("code_challenge_method", "")
     if not challenge:
         if method:
-            raise fail(InvalidRequest("code_challenge_method was sent without code_challenge."))
+            raise InvalidRequest("code_challenge_method was sent without code_challenge.")
         if client.client_type == ClientType.PUBLIC or client.require_pkce:
-            raise fail(InvalidRequest("PKCE is required: send a code_challenge (method S256)."))
+            raise InvalidRequest("PKCE is required: send a code_challenge (method S256).")
         return "", ""
     # RFC 7636 §4.3: a missing method means plain.
     method = method or PKCE_PLAIN
     if method == PKCE_PLAIN and not client.allow_plain_pkce:
-        raise fail(InvalidRequest("The plain PKCE method is not allowed; use code_challenge_method=S256."))
+        raise InvalidRequest("The plain PKCE method is not allowed; use code_challenge_method=S256.")
     if method not in (PKCE_S256, PKCE_PLAIN):
-        raise fail(InvalidRequest(f"Unsupported code_challenge_method {method!r}; use S256."))
+        raise InvalidRequest(f"Unsupported code_challenge_method {method!r}; use S256.")
     if not crypto.PKCE_VALUE_PATTERN.match(challenge):
-        raise fail(InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."))
+        raise InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].")
     return challenge, method
 
 
@@ -270,6 +220,7 @@ def approve(
 ) -> str:
     """Issue the code (or, for the implicit flow, the token) and return the redirect location."""
     with transaction.atomic():
+        _spend(request)
         if request.response_type == RESPONSE_TYPE_TOKEN:
             return _issue_implicit_token(request, user, context)
         code = crypto.generate_secret()
@@ -281,6 +232,7 @@ def approve(
             scope=scope_string(request.scope),
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
+            resources=list(request.resources),
             expires_at=timezone.now() + timedelta(seconds=oauth_settings.AUTHORIZATION_CODE_LIFETIME),
         )
         audit.record(
@@ -290,10 +242,18 @@ def approve(
     return request.target.location({"code": code})
 
 
+def _spend(request: AuthorizationRequest) -> None:
+    """A pushed request is used up by the decision on it: one code (or one denial) per request_uri."""
+    if request.pushed is not None:
+        spend_pushed_request(request.pushed, request.pushed_claim)
+
+
 def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: http.RequestContext) -> str:
     """RFC 6749 §4.2.2: the token in the fragment, never a refresh token."""
+    target = token_target(list(request.resources), None, request.scope)
     access = issue_access_token(
-        application=request.client, scope=request.scope, grant_type=GrantType.IMPLICIT, user=user
+        application=request.client, scope=target.scope, grant_type=GrantType.IMPLICIT, user=user,
+        audience=target.audience,
     )
     audit.record(
         audit.TOKEN_ISSUED, context=context, application=request.client, user=user,
@@ -304,7 +264,7 @@ def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: htt
             "access_token": access.token,
             "token_type": "Bearer",
             "expires_in": access.expires_in,
-            "scope": scope_string(request.scope),
+            "scope": scope_string(target.scope),
         }
     )
 
@@ -313,11 +273,12 @@ def deny(
     request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> str:
     """The user said no: ``access_denied`` at the client's redirect URI (RFC 6749 §4.1.2.1)."""
+    _spend(request)
     audit.record(
         audit.CONSENT_DENIED, context=context, application=request.client, user=user,
         scope=scope_string(request.scope),
     )
-    return AuthorizationRedirectError(AccessDenied("The user denied the request."), request.target).location
+    return request.target.location(AccessDenied("The user denied the request.").as_dict())
 
 
 def record_consent(

@@ -4,7 +4,7 @@ code a user typed, and recording the user's decision. The token-endpoint side is
 
 The device code is a 256-bit secret kept only as a digest; the user code is short enough to type
 (8 letters from a 20-consonant alphabet, about 34.6 bits, §6.1), so wrong entries are rate-limited
-per user and per source address (§5.1, SECURITY.md item 18).
+per user and per source address (§5.1, docs/SECURITY.md S18).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oauth_provider import audit, crypto, http, ratelimit
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import DEVICE_AUTHORIZATION, authenticate_request
+from oauth_provider.clients.resources import validate_resources
 from oauth_provider.conf import oauth_settings
-from oauth_provider.endpoints.metadata import endpoint_url
-from oauth_provider.errors import ServerError, UnauthorizedClient
-from oauth_provider.grants.base import client_requested_scope
+from oauth_provider.errors import InvalidRequest, ServerError, UnauthorizedClient
+from oauth_provider.http import endpoint_url
 from oauth_provider.models import Application, DeviceCode, DeviceCodeStatus, GrantType
-from oauth_provider.scopes import scope_string
+from oauth_provider.scopes import requested_scope, scope_string
 
 # RFC 8628 §6.1: no vowels (no words), no digits (no 0/O or 1/I confusion); case does not matter.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -99,20 +99,29 @@ def verification_uri() -> str:
 
 
 def authorize_device(
-    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
+    params: Mapping[str, str],
+    *,
+    resources: list[str] | None = None,
+    authorization: str = "",
+    context: http.RequestContext = http.NO_CONTEXT,
 ) -> DeviceAuthorization:
     """Authenticate the client (RFC 8628 §3.1: as at the token endpoint) and issue a device code."""
-    client = authenticate_client(read_client_credentials(authorization, params), context=context)
+    client = authenticate_request(authorization, params, endpoint=DEVICE_AUTHORIZATION, context=context)
     if not device_grant_enabled():
         raise UnauthorizedClient("The device authorization grant is not enabled on this server.")
     if not client.allows_grant(DEVICE_GRANT):
         raise UnauthorizedClient("This client is not allowed the device authorization grant.")
-    scope = client_requested_scope(client, params.get("scope"))
-    return issue_device_code(client, scope, context=context)
+    scope = requested_scope(client, params.get("scope"))
+    named = validate_resources(list(resources or []))  # RFC 8707: the grant is for these
+    return issue_device_code(client, scope, resources=named, context=context)
 
 
 def issue_device_code(
-    client: Application, scope: list[str], *, context: http.RequestContext = http.NO_CONTEXT
+    client: Application,
+    scope: list[str],
+    *,
+    resources: list[str] | None = None,
+    context: http.RequestContext = http.NO_CONTEXT,
 ) -> DeviceAuthorization:
     """Store a new pending device code (digest only) with a user code unique among stored codes."""
     device_code = crypto.generate_secret()
@@ -127,6 +136,7 @@ def issue_device_code(
                     user_code=user_code,
                     application=client,
                     scope=scope_string(scope),
+                    resources=list(resources or []),
                     interval=interval,
                     expires_at=timezone.now() + timedelta(seconds=lifetime),
                 )
@@ -150,8 +160,12 @@ def issue_device_code(
 # --- the verification page (RFC 8628 §3.3, §5.1, §5.4) ---------------------------------------
 
 
-class UserCodeError(Exception):
-    """A user code that cannot be decided on; ``message`` is for the user, ``reason`` for code and tests."""
+class UserCodeError(InvalidRequest):
+    """A user code that cannot be decided on; ``message`` is for the user, ``reason`` for code and tests.
+
+    An OAuthError like every other: the verification page shows its ``message`` on the entry form,
+    with its status (429 and ``Retry-After`` when rate-limited).
+    """
 
     UNKNOWN = "unknown"
     EXPIRED = "expired"
@@ -168,10 +182,13 @@ class UserCodeError(Exception):
 
     def __init__(self, reason: str, *, retry_after: int | None = None) -> None:
         self.reason = reason
-        self.message = self.MESSAGES[reason]
-        self.status_code = self.STATUS[reason]
         self.retry_after = retry_after
-        super().__init__(self.message)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        super().__init__(self.MESSAGES[reason], status_code=self.STATUS[reason], headers=headers)
+
+    @property
+    def message(self) -> str:
+        return self.description
 
 
 def _wrong_entry_limits(user: Any, context: http.RequestContext) -> list[tuple[ratelimit.RateLimit, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 from django.utils import timezone
 
 from oauth_provider import http
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import INTROSPECTION, authenticate_request
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClient, InvalidRequest
 from oauth_provider.models import AccessToken, Application, RefreshToken
@@ -34,7 +34,7 @@ def introspect_token(
     params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> dict[str, Any]:
     """Handle one introspection request (RFC 7662 §2.1) and return the response body (§2.2)."""
-    caller = authenticate_client(read_client_credentials(authorization, params), context=context)
+    caller = authenticate_request(authorization, params, endpoint=INTROSPECTION, context=context)
     if not caller.is_confidential:
         raise InvalidClient("Introspection needs a confidential client authenticated with its secret.")
     token = params.get("token")

@@ -14,15 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_provider import http, ratelimit
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import PUSHED_AUTHORIZATION, authenticate_request
 from oauth_provider.clients.pushed_requests import as_query, store_pushed_request
-from oauth_provider.clients.resources import validate_resources
-from oauth_provider.endpoints.authorize import (
-    AuthorizationPageError,
-    AuthorizationRedirectError,
-    validate_authorization_request,
-)
-from oauth_provider.errors import InvalidRequest
+from oauth_provider.endpoints.authorize import validate_authorization_request
+from oauth_provider.errors import InvalidRequest, OAuthError
 
 # Client authentication parameters: they authenticate the push and are not part of the request.
 CLIENT_AUTH_PARAMETERS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -37,9 +32,7 @@ def push_authorization_request(
 ) -> dict[str, Any]:
     """Handle one push (RFC 9126 §2.1) and return the §2.2 body; errors raise OAuthError (§2.3)."""
     ratelimit.limit_token_requests_from(context.ip_address)
-    credentials = read_client_credentials(authorization, params)
-    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    client = authenticate_client(credentials, context=context)
+    client = authenticate_request(authorization, params, endpoint=PUSHED_AUTHORIZATION, context=context)
     if "request_uri" in params:
         raise InvalidRequest("request_uri must not be pushed (RFC 9126 §2.1).")
     if "request" in params:
@@ -48,7 +41,7 @@ def push_authorization_request(
     request["client_id"] = client.client_id
     stored: dict[str, Any] = dict(request)
     if resources:
-        stored["resource"] = validate_resources(resources)
+        stored["resource"] = resources
     validate_pushed_parameters(stored)
     request_uri, lifetime = store_pushed_request(client, stored)
     return {"request_uri": request_uri, "expires_in": lifetime}
@@ -57,9 +50,8 @@ def push_authorization_request(
 def validate_pushed_parameters(parameters: Mapping[str, Any]) -> None:
     """The authorization endpoint's validation, with its errors as JSON errors (RFC 9126 §2.3)."""
     try:
-        validate_authorization_request(as_query(parameters))
-    except AuthorizationPageError as exc:
-        # The client is authenticated, so what the page would show is a flaw in the request.
-        raise InvalidRequest(exc.description) from exc
-    except AuthorizationRedirectError as exc:
-        raise exc.error from exc
+        validate_authorization_request(as_query(parameters), pushed=True)
+    except OAuthError as error:
+        error.redirect = None  # the client hears it here, as JSON, not at its redirect URI
+        error.status_code = 400 if error.status_code == 401 else error.status_code
+        raise

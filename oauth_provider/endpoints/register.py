@@ -25,30 +25,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oauth_provider import audit, crypto, http
+from oauth_provider.clients import lifecycle
 from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import AccessDenied, InvalidClientMetadata, InvalidToken
 from oauth_provider.models import Application, InitialAccessToken
-from oauth_provider.tokens.revocation import revoke_client_tokens
 
 CLOSED, INITIAL_ACCESS_TOKEN, OPEN = "closed", "initial_access_token", "open"
 REGISTRATION_MODES = (CLOSED, INITIAL_ACCESS_TOKEN, OPEN)
 # Members the server sets; a client sending them in an update is ignored (RFC 7592 §2.2).
 SERVER_MEMBERS = ("registration_access_token", "registration_client_uri", "client_secret_expires_at",
                   "client_id_issued_at")
-
-
-def bearer_challenge(error: str | None = "invalid_token") -> dict[str, str]:
-    value = 'Bearer realm="oauth"' + (f', error="{error}"' if error else "")
-    return {"WWW-Authenticate": value}
-
-
-def bearer_token(authorization: str) -> str | None:
-    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), or None."""
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
 
 
 def registration_client_uri(client_id: str) -> str:
@@ -78,7 +65,7 @@ def register_client(
         raise AccessDenied("Dynamic client registration is closed on this server.", status_code=403)
     initial_token_digest = None
     if mode == INITIAL_ACCESS_TOKEN:
-        initial_token_digest = _usable_initial_access_token(bearer_token(authorization), context)
+        initial_token_digest = _usable_initial_access_token(http.bearer_credentials(authorization), context)
     metadata = validate_client_metadata(body)
     application = Application()
     apply_client_metadata(application, metadata)
@@ -99,16 +86,16 @@ def register_client(
 
 def _usable_initial_access_token(token: str | None, context: http.RequestContext) -> str:
     """The digest of a presented, unexpired, not used-up initial access token, or 401."""
-    if token is None:
+    if not token:
         audit.record(audit.REGISTRATION_REFUSED, context=context, reason="no_initial_access_token")
-        raise InvalidToken("An initial access token is required to register.", headers=bearer_challenge(None))
+        raise InvalidToken("An initial access token is required to register.", headers=http.bearer_challenge(None))
     token_digest = crypto.digest(token)
     usable = InitialAccessToken.objects.filter(
         token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
     ).exists()
     if not usable:
         audit.record(audit.REGISTRATION_REFUSED, context=context, reason="invalid_initial_access_token")
-        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=bearer_challenge())
+        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=http.bearer_challenge())
     return token_digest
 
 
@@ -118,7 +105,7 @@ def _consume_initial_access_token(token_digest: str, context: http.RequestContex
         token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
     )
     if live.update(uses=F("uses") + 1) != 1:
-        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=bearer_challenge())
+        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=http.bearer_challenge())
     return InitialAccessToken.objects.values_list("pk", flat=True).get(token_digest=token_digest)
 
 
@@ -146,14 +133,15 @@ def authenticate_registration(client_id: str, authorization: str, context: http.
 
     An unknown client, a wrong token and a token of another client all look the same (RFC 7592 §2).
     """
-    token = bearer_token(authorization)
-    if token is None:
-        raise InvalidToken("The registration access token is required.", headers=bearer_challenge(None))
+    # A malformed token is not refused as such: it matches no digest, the same 401 as a wrong one.
+    token = http.bearer_credentials(authorization)
+    if not token:
+        raise InvalidToken("The registration access token is required.", headers=http.bearer_challenge(None))
     application = Application.objects.filter(client_id=client_id, is_active=True).first()
     if application is None or not crypto.matches_digest(token, application.registration_access_token_digest):
         audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application, client_id=client_id[:100],
                      reason="wrong_registration_access_token", method="registration_access_token")
-        raise InvalidToken("The registration access token is invalid.", headers=bearer_challenge())
+        raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
     return application, token
 
 
@@ -197,8 +185,4 @@ def delete_client(client_id: str, *, authorization: str = "",
                   context: http.RequestContext = http.NO_CONTEXT) -> None:
     """RFC 7592 §2.3: revoke everything issued to the client, then delete it."""
     application, _ = authenticate_registration(client_id, authorization, context)
-    with transaction.atomic():
-        revoked_access, revoked_refresh = revoke_client_tokens(application)
-        audit.record(audit.CLIENT_DELETED, context=context, application=application, source="registration",
-                     revoked_access_tokens=revoked_access, revoked_refresh_tokens=revoked_refresh)
-        application.delete()
+    lifecycle.delete_client(application, context=context, source="registration")

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oauth_provider import audit, http
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import REVOCATION, authenticate_request
 from oauth_provider.errors import InvalidRequest
 from oauth_provider.models import AccessToken, Application, RefreshToken
 from oauth_provider.tokens.lookup import find_token
@@ -32,7 +32,7 @@ def revoke_token(
     params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> None:
     """Handle one revocation request (RFC 7009 §2.1); success is an empty 200 whatever the token."""
-    client = authenticate_client(read_client_credentials(authorization, params), context=context)
+    client = authenticate_request(authorization, params, endpoint=REVOCATION, context=context)
     token = params.get("token")
     if not token:
         raise InvalidRequest("The token parameter is required.")

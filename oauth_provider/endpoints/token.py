@@ -6,13 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_provider import http, ratelimit
-from oauth_provider.clients.authentication import authenticate_client, read_client_credentials
+from oauth_provider.clients.authentication import TOKEN, authenticate_request
+from oauth_provider.clients.resources import validate_resources
 from oauth_provider.errors import InvalidRequest
 from oauth_provider.grants import TokenRequest, grant_class
 
 
 def handle_token_request(
-    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
+    params: Mapping[str, str],
+    *,
+    resources: list[str] | None = None,
+    authorization: str = "",
+    context: http.RequestContext = http.NO_CONTEXT,
 ) -> dict[str, Any]:
     """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
     ratelimit.limit_token_requests_from(context.ip_address)
@@ -20,9 +25,9 @@ def handle_token_request(
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")
     handler = grant_class(grant_type)
-    credentials = read_client_credentials(authorization, params)
-    ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    client = authenticate_client(credentials, context=context)
-    grant = handler(TokenRequest(params=params, client=client, context=context))
+    client = authenticate_request(authorization, params, endpoint=TOKEN, context=context)
+    # RFC 8707 §2.2: the resources must be registered; whether the grant covers them is the grant's check.
+    named = validate_resources(list(resources or []))
+    grant = handler(TokenRequest(params=params, client=client, context=context, resources=named))
     grant.check_client()
     return grant.issue()

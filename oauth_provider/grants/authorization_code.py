@@ -12,7 +12,7 @@ from oauth_provider.errors import InvalidGrant
 from oauth_provider.grants.base import Grant
 from oauth_provider.models import AccessToken, AuthorizationCode, GrantType, RefreshToken
 from oauth_provider.scopes import parse_scope
-from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_family
+from oauth_provider.tokens.revocation import revoke_access_tokens, revoke_refresh_families
 
 # One message for every unusable code: the client learns nothing about why (unknown, used, expired, ...).
 INVALID_CODE = "The authorization code is invalid, expired, used or was issued to another client."
@@ -50,6 +50,7 @@ class AuthorizationCodeGrant(Grant):
                     with_refresh=self.may_refresh(),
                     authorization_code=code,
                     event=audit.CODE_REDEEMED,
+                    granted_resources=list(code.resources),
                     code_id=code.pk,
                 )
         if not won:
@@ -62,8 +63,7 @@ class AuthorizationCodeGrant(Grant):
             families = set(
                 RefreshToken.objects.filter(authorization_code=code).values_list("family_id", flat=True)
             )
-            for family_id in families:
-                revoke_refresh_family(family_id)
+            revoke_refresh_families(families)
             revoked = revoke_access_tokens(AccessToken.objects.filter(authorization_code=code))
             audit.record(
                 audit.CODE_REPLAYED,

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from oauth_provider import audit, http
+from oauth_provider import audit, http, scopes
+from oauth_provider.clients.resources import token_target
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidRequest, InvalidScope, UnauthorizedClient
+from oauth_provider.errors import InvalidRequest, UnauthorizedClient
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
-from oauth_provider.scopes import parse_scope
 from oauth_provider.tokens.issue import issue_access_token, issue_refresh_token, token_response_body
 
 
@@ -22,6 +22,8 @@ class TokenRequest:
     params: Mapping[str, str]
     client: Application
     context: http.RequestContext = field(default_factory=http.RequestContext)
+    # RFC 8707: the registered resources this token request names (``clients.resources``).
+    resources: list[str] = field(default_factory=list)
 
     def require(self, name: str) -> str:
         value = self.params.get(name)
@@ -69,22 +71,28 @@ class Grant(ABC):
         parent: RefreshToken | None = None,
         authorization_code: AuthorizationCode | None = None,
         event: str = audit.TOKEN_ISSUED,
+        granted_resources: list[str] | None = None,
         **details: Any,
     ) -> dict[str, Any]:
         """Issue an access token (and a refresh token when asked), audit it, return the response body.
 
         Call it inside the grant's transaction, so a failure leaves no half-issued tokens.
         ``parent`` makes the refresh token the rotation of that one (same family and scope).
+        ``granted_resources``: the resources of the grant redeemed (RFC 8707), None for grants without
+        one; the access token is for one of them (``clients.resources.token_target``), the refresh
+        token keeps them all.
         """
+        target = token_target(self.request.resources, granted_resources, scope)
         refresh = None
         if with_refresh:
             refresh = issue_refresh_token(
                 application=self.client, user=user, scope=scope, parent=parent,
-                authorization_code=authorization_code,
+                authorization_code=authorization_code, resources=granted_resources,
             )
         access = issue_access_token(
             application=self.client,
-            scope=scope,
+            scope=target.scope,
+            audience=target.audience,
             grant_type=self.grant_type,
             user=user,
             refresh_token=refresh.record if refresh else None,
@@ -100,29 +108,9 @@ class Grant(ABC):
             scope=access.record.scope,
             **details,
         )
-        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=target.scope)
 
     def requested_scope(self) -> list[str]:
-        """The scope to grant a client acting for itself (see ``client_requested_scope``)."""
-        return client_requested_scope(self.client, self.request.params.get("scope"))
+        """The scope to grant a client acting for itself (``scopes.requested_scope``)."""
+        return scopes.requested_scope(self.client, self.request.params.get("scope"))
 
-
-def client_requested_scope(client: Application, raw_scope: str | None) -> list[str]:
-    """What a client asked for if allowed, else its default (token and device endpoints).
-
-    RFC 6749 §3.3: an empty request gets the client's pre-defined default scope.
-    """
-    try:
-        requested = parse_scope(raw_scope)
-    except ValueError as exc:
-        raise InvalidScope(f"Malformed scope: {exc}.") from exc
-    allowed = client.allowed_scope_list
-    if not requested:
-        requested = client.default_scope_list or [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
-        if not requested:
-            raise InvalidScope("No scope was requested and the client has no default scope.")
-        return requested
-    outside = [s for s in requested if s not in allowed]
-    if outside:
-        raise InvalidScope(f"Scope not allowed for this client: {' '.join(outside)}.")
-    return requested

@@ -85,7 +85,8 @@ class DeviceCodeGrant(Grant):
             won = approved.update(status=DeviceCodeStatus.CONSUMED)
             if won:
                 body = self.issue_tokens(
-                    scope=scope, user=code.user, with_refresh=self.may_refresh(), device_code_id=code.pk
+                    scope=scope, user=code.user, with_refresh=self.may_refresh(), device_code_id=code.pk,
+                    granted_resources=list(code.resources),
                 )
         if not won:
             raise InvalidGrant(INVALID_DEVICE_CODE)

@@ -27,7 +27,7 @@ class PasswordGrant(Grant):
         failures = password_failures_per_username()
         identity = username.casefold()
         try:
-            # SECURITY.md 23: answered before checking the password, so guessing learns nothing more.
+            # docs/SECURITY.md S23: answered before checking the password, so guessing learns nothing more.
             failures.check(identity)
         except RateLimitExceeded as exc:
             raise InvalidGrant(

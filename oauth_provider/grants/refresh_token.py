@@ -32,7 +32,7 @@ class RefreshTokenGrant(Grant):
         if token.used_at is not None:
             self._reused(token)
         now = timezone.now()
-        # Idle and absolute lifetimes are enforced here, not only by clean-up (SECURITY.md 10).
+        # Idle and absolute lifetimes are enforced here, not only by clean-up (docs/SECURITY.md S10).
         if token.revoked_at is not None or token.expires_at <= now or token.family_expires_at <= now:
             raise InvalidGrant(INVALID_REFRESH)
         if token.user is not None and not token.user.is_active:
@@ -49,6 +49,7 @@ class RefreshTokenGrant(Grant):
                     with_refresh=True,
                     parent=token,
                     event=audit.REFRESH_TOKEN_ROTATED,
+                    granted_resources=list(token.resources),
                     family_id=str(token.family_id),
                 )
         if not won:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.conf import oauth_settings
-from oauth_provider.keys.store import SigningKeyError, clear_key_cache, create_signing_key, get_signing_key
+from oauth_provider.keys.store import SigningKeyError, clear_cache, create_signing_key, get_signing_key
 from oauth_provider.models import Application, KeyState, SigningKey
 
 
@@ -69,7 +69,7 @@ def _promote_locked(current: SigningKey, staged: SigningKey, source: str) -> Pro
     audit.record(audit.SIGNING_KEY_ROTATED, kid=staged.kid, retired_kid=current.kid, algorithm=staged.algorithm,
                  source=source)
     # update() sends no post_save: drop this process's cached key explicitly.
-    transaction.on_commit(clear_key_cache)
+    transaction.on_commit(clear_cache)
     current.refresh_from_db()
     staged.refresh_from_db()
     return Promotion(active=staged, retired=current)

@@ -1,8 +1,13 @@
-"""Signing keys: create, encrypt at rest, load once per process, publish as a JWK Set.
+"""Signing keys: create, encrypt at rest, and the one per-process cache of the SigningKey table.
 
 Keys live in the database so every process of a deployment signs and publishes the same ones.
-Each process keeps the parsed active key and the JWKS document for ``SIGNING_KEY_CACHE_SECONDS``
-(no key parsing on the hot path) and drops them at once when a key changes in this process.
+Each process keeps ONE snapshot of the table (``key_cache``): the active key of each algorithm,
+decrypted once, for issuing; the JWK Set document; and the parsed public keys by ``kid`` that
+``jose.verify`` checks signatures with, on the server side (introspection, revocation) and on the
+resource side alike. Readers say how old a snapshot they accept; an unknown ``kid`` reloads it at
+most once per ``min_refetch_seconds`` (docs/SECURITY.md S17). ``clear_cache()`` is the one way to
+drop it: the receivers in ``oauth_provider.receivers`` call it when a key or the settings change
+in this process; other processes see a change on their next reload.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from jwt import PyJWK
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings, on_reload
+from oauth_provider import audit
+from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from oauth_provider.jose import parse_jwk_set
 from oauth_provider.models import KeyState, SigningKey
 
 RSA_KEY_SIZE = 2048
@@ -85,8 +93,12 @@ def decrypt_private_key(encrypted: str) -> Any:
 # --- creation -------------------------------------------------------------------------------------
 
 
-def _generate(algorithm: str) -> tuple[Any, dict[str, Any]]:
-    """A new private key and its public JWK (without kid/alg/use) for ``algorithm``."""
+def generate_key_pair(algorithm: str) -> tuple[Any, dict[str, Any]]:
+    """A new private key and its public JWK (without kid/alg/use) for ``algorithm``.
+
+    ``create_signing_key`` looks it up in this module on every call, so the test suite can hand out
+    pooled key pairs by replacing it (tests/conftest.py: RSA generation costs up to a second).
+    """
     if algorithm == "RS256":
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
         jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
@@ -111,7 +123,7 @@ def jwk_thumbprint(jwk: dict[str, Any]) -> str:
 def create_signing_key(algorithm: str | None = None, *, state: str = KeyState.NEXT) -> SigningKey:
     """Generate and store a key pair; the private half is encrypted before it is saved."""
     algorithm = algorithm or oauth_settings.SIGNING_ALGORITHM
-    private_key, jwk = _generate(algorithm)
+    private_key, jwk = generate_key_pair(algorithm)
     kid = jwk_thumbprint(jwk)
     jwk.update({"kid": kid, "alg": algorithm, "use": "sig"})
     now = timezone.now()
@@ -125,82 +137,157 @@ def create_signing_key(algorithm: str | None = None, *, state: str = KeyState.NE
     )
 
 
-def _active_key_row(algorithm: str) -> SigningKey:
-    """The active key for ``algorithm``, created on first need; safe when processes race."""
-    key = SigningKey.objects.filter(state=KeyState.ACTIVE, algorithm=algorithm).first()
-    if key is not None:
-        return key
+def _create_active_key(algorithm: str) -> None:
+    """Create the first active key of ``algorithm``; safe when processes race."""
     try:
         with transaction.atomic():
             key = create_signing_key(algorithm, state=KeyState.ACTIVE)
     except IntegrityError:
-        # Another process created it first: the partial unique constraint allows one.
-        return SigningKey.objects.get(state=KeyState.ACTIVE, algorithm=algorithm)
-    from oauth_provider import audit
-
+        return  # another process created it first: the partial unique constraint allows one
     audit.record(audit.SIGNING_KEY_CREATED, kid=key.kid, algorithm=algorithm, reason="first need")
-    return key
 
 
 # --- the per-process cache ------------------------------------------------------------------------
 
 
-class _KeyCache:
-    def __init__(self) -> None:
+@dataclass(frozen=True)
+class _Snapshot:
+    """The SigningKey table as one query read it."""
+
+    loaded_at: float
+    active: dict[str, SigningKey]  # algorithm -> its active row
+    jwks: dict[str, Any]  # the JWK Set document: every published key, newest first
+    verification: dict[str, PyJWK]  # kid -> public key
+
+
+class KeyCache:
+    """The one cache of the SigningKey table in this process (the module's ``key_cache``).
+
+    Readers take no lock on the hot path; one lock serialises reloads and decryption so that
+    concurrent requests cause one query. ``clock`` (monotonic seconds) measures freshness; tests
+    replace it to move time (setting it clears the cache: times of two clocks do not compare).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._generation = 0
+        self.clock = clock
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
         self.clear()
 
     def clear(self) -> None:
-        self.signing: dict[str, tuple[float, LoadedKey]] = {}
-        self.jwks: tuple[float, dict[str, Any]] | None = None
+        """Forget everything; the next reader reloads. Takes no lock (a receiver may run inside a reload)."""
+        self._generation += 1
+        self._snapshot: _Snapshot | None = None
+        self._last_load: float | None = None
+        self._private: dict[str, LoadedKey] = {}
 
-    @staticmethod
-    def _fresh(loaded_at: float) -> bool:
-        return time.monotonic() - loaded_at < oauth_settings.SIGNING_KEY_CACHE_SECONDS
+    def _load(self) -> _Snapshot:
+        """Read the table (one query); call with the lock held."""
+        generation = self._generation
+        now = self._clock()
+        rows = list(SigningKey.objects.order_by("-created_at"))
+        jwks = {"keys": [row.public_jwk for row in rows]}
+        snapshot = _Snapshot(
+            loaded_at=now,
+            active={row.algorithm: row for row in rows if row.state == KeyState.ACTIVE},
+            jwks=jwks,
+            verification=parse_jwk_set(jwks),
+        )
+        if generation == self._generation:  # a clear() during the query makes this snapshot stale
+            self._snapshot, self._last_load = snapshot, now
+            active_kids = {row.kid for row in snapshot.active.values()}
+            self._private = {kid: key for kid, key in self._private.items() if kid in active_kids}
+        return snapshot
+
+    def _fresh(self, max_age: float) -> _Snapshot | None:
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - snapshot.loaded_at < max_age:
+            return snapshot
+        return None
 
     def signing_key(self, algorithm: str) -> LoadedKey:
-        entry = self.signing.get(algorithm)
-        if entry is not None and self._fresh(entry[0]):
-            return entry[1]
+        """The active key of ``algorithm``, decrypted once, created on first need."""
+        snapshot = self._fresh(oauth_settings.SIGNING_KEY_CACHE_SECONDS)
+        if snapshot is not None:
+            row = snapshot.active.get(algorithm)
+            loaded = self._private.get(row.kid) if row is not None else None
+            if loaded is not None:
+                return loaded
         with self._lock:
-            row = _active_key_row(algorithm)
-            cached = self.signing.get(algorithm)
-            if cached is not None and cached[1].kid == row.kid:
-                loaded = cached[1]  # same key as before: no need to decrypt and parse again
-            else:
+            snapshot = self._fresh(oauth_settings.SIGNING_KEY_CACHE_SECONDS) or self._load()
+            if algorithm not in snapshot.active:
+                _create_active_key(algorithm)
+                snapshot = self._load()
+            row = snapshot.active.get(algorithm)
+            if row is None:
+                raise SigningKeyError(f"no active {algorithm} signing key could be created")
+            loaded = self._private.get(row.kid)
+            if loaded is None:  # a new key (or the first read): decrypt and parse it once
                 loaded = LoadedKey(row.kid, row.algorithm, decrypt_private_key(row.private_key_encrypted))
-            self.signing[algorithm] = (time.monotonic(), loaded)
+                if snapshot is self._snapshot:
+                    self._private[row.kid] = loaded
             return loaded
 
     def jwk_set(self) -> dict[str, Any]:
-        entry = self.jwks
-        if entry is not None and self._fresh(entry[0]):
-            return entry[1]
-        # Make sure the key tokens are signed with is published even before the first token.
+        # The key tokens are signed with is created (and so published) before the first token.
         self.signing_key(oauth_settings.SIGNING_ALGORITHM)
-        keys = [row.public_jwk for row in SigningKey.objects.order_by("-created_at").only("public_jwk")]
-        document = {"keys": keys}
-        self.jwks = (time.monotonic(), document)
-        return document
+        snapshot = self._snapshot
+        if snapshot is None:  # cleared since: read the table again
+            with self._lock:
+                snapshot = self._load()
+        return snapshot.jwks
+
+    def verification_key(self, kid: str, *, max_age: float, min_refetch_seconds: float) -> PyJWK | None:
+        """The public key named ``kid``, from a snapshot at most ``max_age`` seconds old, else None.
+
+        An unknown ``kid`` reloads the table only when the last load is ``min_refetch_seconds`` old:
+        a burst of forged kids costs at most one query per interval (docs/SECURITY.md S17).
+        A snapshot is always kept for at least ``min_refetch_seconds``.
+        """
+        max_age = max(max_age, min_refetch_seconds)
+        snapshot = self._fresh(max_age)
+        if snapshot is not None:
+            key = snapshot.verification.get(kid)
+            if key is not None:
+                return key
+        with self._lock:
+            snapshot = self._fresh(max_age)
+            if snapshot is not None:
+                key = snapshot.verification.get(kid)
+                if key is not None:
+                    return key  # another thread reloaded while this one waited
+            last = self._last_load
+            if snapshot is None or last is None or self._clock() - last >= min_refetch_seconds:
+                snapshot = self._load()
+            return snapshot.verification.get(kid)
 
 
-_cache = _KeyCache()
+key_cache = KeyCache()
 
 
 def get_signing_key(algorithm: str | None = None) -> LoadedKey:
     """The active key for the configured (or given) algorithm, parsed once per process."""
-    return _cache.signing_key(algorithm or oauth_settings.SIGNING_ALGORITHM)
+    return key_cache.signing_key(algorithm or oauth_settings.SIGNING_ALGORITHM)
 
 
 def get_jwks() -> dict[str, Any]:
     """The JWK Set document (RFC 7517 §5): every key that may still verify a live token."""
-    return _cache.jwk_set()
+    return key_cache.jwk_set()
 
 
-@on_reload
-def clear_key_cache(*args: Any, **kwargs: Any) -> None:
-    _cache.clear()
+def verification_key(kid: str, *, max_age: float, min_refetch_seconds: float) -> PyJWK | None:
+    """The public key of one of our signing keys (any state still in the table) by ``kid``, or None."""
+    return key_cache.verification_key(kid, max_age=max_age, min_refetch_seconds=min_refetch_seconds)
 
 
-post_save.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.store.saved")
-post_delete.connect(clear_key_cache, sender=SigningKey, dispatch_uid="oauth_provider.keys.store.deleted")
+def clear_cache() -> None:
+    """Drop this process's cached keys: the next issue, JWKS or verification reads the table again."""
+    key_cache.clear()

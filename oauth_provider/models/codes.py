@@ -64,5 +64,5 @@ class DeviceCode(models.Model):
         verbose_name = "device code"
 
     def __str__(self) -> str:
-        # Not the user code: the admin and logs show this string (SECURITY.md item 21).
+        # Not the user code: the admin and logs show this string (docs/SECURITY.md S21).
         return f"device code #{self.pk} for {self.application_id} ({self.status})"

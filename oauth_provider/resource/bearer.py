@@ -8,17 +8,14 @@ Referer headers), and so is one in a form body: with the header too it is a toke
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
+from oauth_provider import http
 from oauth_provider.errors import InvalidRequest, OAuthError
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
-
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
@@ -40,18 +37,16 @@ def extract_bearer_token(request: HttpRequest) -> str | None:
     """The bearer token of ``request``; None when it carries none; InvalidRequest when malformed."""
     if "access_token" in request.GET:
         raise InvalidRequest("Access tokens in the query string are refused; use the Authorization header.")
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    credentials = http.bearer_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
     in_body = _form_has_token(request)
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
+    if credentials is None:
         # No header, or another scheme (Basic, ...): no bearer credentials in the header.
         if in_body:
             raise InvalidRequest("Send the access token in the Authorization header, not in the body.")
         return None
     if in_body:
         raise InvalidRequest("The request carries an access token in more than one place.")
-    credentials = credentials.strip()
-    if not credentials or not _B64TOKEN.match(credentials):
+    if not credentials or not http.is_b64token(credentials):
         raise InvalidRequest("The Authorization header is malformed; use 'Bearer <token>'.")
     return credentials
 

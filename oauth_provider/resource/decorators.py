@@ -16,7 +16,7 @@ Works on plain Django function views, on class-based view methods (directly or t
 
 Inside the view ``request.oauth`` is the verified token and ``request.user`` the token's user
 (loaded on first use; AnonymousUser for client-credentials tokens), never a session user.
-Errors are the RFC 6750 answers of ``responses.error_response``.
+Errors are the RFC 6750 answers of ``responses.challenge_response``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.authentication import lazy_user
 from oauth_provider.resource.bearer import resolve
-from oauth_provider.resource.responses import TokenRequired, error_response, insufficient_scope
+from oauth_provider.resource.responses import challenge_response, insufficient_scope
 
 
 def _is_request(value: Any) -> bool:
@@ -50,7 +51,7 @@ def require_scopes(*scopes: str) -> Callable:
             if error is None and not info.has_scopes(*required):
                 error = insufficient_scope(required)
             if error is not None:
-                return error_response(error)
+                return challenge_response(error)
             request.user = lazy_user(info)
             return view(*args, **kwargs)
 

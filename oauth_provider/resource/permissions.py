@@ -16,8 +16,9 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from oauth_provider.errors import TokenRequired
 from oauth_provider.resource.bearer import resolve
-from oauth_provider.resource.responses import OAuthAPIException, TokenRequired, insufficient_scope
+from oauth_provider.resource.responses import OAuthAPIException, insufficient_scope
 from oauth_provider.resource.validator import AccessTokenInfo
 
 

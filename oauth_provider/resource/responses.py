@@ -6,36 +6,20 @@
 - ``insufficient_scope``: 403 with the ``scope`` the request needs.
 
 Every error has a JSON body and a ``WWW-Authenticate`` challenge. Django views get a JsonResponse
-from ``error_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
+from ``challenge_response``; DRF views get an ``OAuthAPIException`` that DRF's default exception
 handler renders into the same status, body and headers.
 """
 
 from __future__ import annotations
 
-import re
-
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
-from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InsufficientScope, OAuthError
+from oauth_provider import http
+from oauth_provider.errors import InsufficientScope, OAuthError, TokenRequired
 from oauth_provider.scopes import scope_string
 
-# RFC 6750 §3: error_description and scope values are limited to these characters.
-_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
-
-TOKEN_REQUIRED_DETAIL = "An access token is required (Authorization: Bearer)."
-
-
-class TokenRequired(OAuthError):
-    """No bearer token at all: the challenge carries no error code (RFC 6750 §3.1)."""
-
-    error = ""
-    status_code = 401
-    default_description = TOKEN_REQUIRED_DETAIL
-
-    def as_dict(self) -> dict[str, str]:
-        return {"detail": self.description}
+__all__ = ["OAuthAPIException", "TokenRequired", "challenge_response", "insufficient_scope", "www_authenticate"]
 
 
 def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientScope:
@@ -45,21 +29,15 @@ def insufficient_scope(required: list[str] | tuple[str, ...]) -> InsufficientSco
     return error
 
 
-def _quoted(value: str) -> str:
-    return '"' + _UNSAFE.sub("", value) + '"'
-
-
 def www_authenticate(error: OAuthError | None = None) -> str:
     """The ``WWW-Authenticate`` challenge for ``error`` (None or TokenRequired: a bare challenge)."""
-    parts = [f"realm={_quoted(oauth_settings.RESOURCE_REALM)}"]
-    if error is not None and error.error:
-        parts.append(f"error={_quoted(error.error)}")
-        if error.description:
-            parts.append(f"error_description={_quoted(error.description)}")
-        required = getattr(error, "required_scopes", None)
-        if required:
-            parts.append(f"scope={_quoted(scope_string(required))}")
-    return "Bearer " + ", ".join(parts)
+    if error is None or not error.error:
+        return http.www_authenticate("Bearer")
+    required = getattr(error, "required_scopes", None)
+    return http.www_authenticate(
+        "Bearer", error=error.error, error_description=error.description,
+        scope=scope_string(required) if required else None,
+    )
 
 
 def challenge(error: OAuthError) -> str | None:
@@ -72,8 +50,12 @@ def error_headers(error: OAuthError) -> dict[str, str]:
     return {**({"WWW-Authenticate": header} if header else {}), **error.headers}
 
 
-def error_response(error: OAuthError) -> JsonResponse:
-    """The JSON answer, status and challenge for a resource-side error (plain Django views)."""
+def challenge_response(error: OAuthError) -> JsonResponse:
+    """The JSON answer, status and challenge for a resource-side error (plain Django views).
+
+    Not ``errors.error_response``: a resource server's answer carries the RFC 6750 §3 challenge
+    and no ``no-store`` headers (it answers about the request, not with a token), and a missing
+    token has a ``detail`` body instead of an error code."""
     response = JsonResponse(error.as_dict(), status=error.status_code)
     for name, value in error_headers(error).items():
         response[name] = value

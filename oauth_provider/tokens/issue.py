@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import jwt
 from django.utils import timezone
 
-from oauth_provider import crypto
+from oauth_provider import crypto, jose
 from oauth_provider.conf import oauth_settings
-from oauth_provider.keys.store import get_signing_key
+from oauth_provider.keys import get_signing_key
 from oauth_provider.models import AccessToken, Application, RefreshToken
 from oauth_provider.scopes import scope_string
-
-ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
 
 
 @dataclass(frozen=True)
@@ -64,10 +61,7 @@ def issue_access_token(
         "jti": jti,
         "scope": scope_value,
     }
-    key = get_signing_key()
-    token = jwt.encode(
-        claims, key.private_key, algorithm=key.algorithm, headers={"typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
-    )
+    token = jose.issue(claims, get_signing_key(), jose.ACCESS_TOKEN)
     record = AccessToken.objects.create(
         jti=jti,
         application=application,
@@ -111,6 +105,7 @@ def issue_refresh_token(
     scope: list[str] | str,
     parent: RefreshToken | None = None,
     authorization_code: Any = None,
+    resources: list[str] | None = None,
 ) -> IssuedRefreshToken:
     """Create an opaque refresh token (digest at rest). With ``parent`` it is the rotation of
     that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2)."""
@@ -118,6 +113,7 @@ def issue_refresh_token(
     secret = crypto.generate_secret()
     if parent is not None:
         family_id, family_expires_at, scope_value = parent.family_id, parent.family_expires_at, parent.scope
+        resources = parent.resources
     else:
         family_id = uuid.uuid4()
         family_expires_at = now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
@@ -128,6 +124,7 @@ def issue_refresh_token(
         application=application,
         user=user,
         scope=scope_value,
+        resources=list(resources or []),
         family_id=family_id,
         parent=parent,
         authorization_code=authorization_code,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
 from oauth_provider.conf import oauth_settings
@@ -47,17 +46,19 @@ def revoke_access_tokens(tokens: QuerySet[AccessToken]) -> int:
 
 
 def revoke_refresh_family(family_id) -> int:
-    """Revoke every refresh token of a family and the access tokens issued from them."""
-    now = timezone.now()
-    family = RefreshToken.objects.filter(family_id=family_id)
-    count = family.filter(revoked_at__isnull=True).update(revoked_at=now)
-    revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id=family_id))
-    return count
+    """``revoke_refresh_families`` for one family (refresh token reuse, the revocation endpoint)."""
+    return revoke_refresh_families([family_id])
 
 
 def revoke_refresh_families(family_ids) -> int:
-    """Revoke several refresh-token families at once (the admin's revoke action)."""
+    """Revoke every refresh token of these families and the access tokens issued from them.
+
+    The one way families are revoked (reuse, code replay, consent revocation, the admin's action).
+    Returns the number of refresh tokens revoked.
+    """
     family_ids = list(family_ids)
+    if not family_ids:
+        return 0
     now = timezone.now()
     count = RefreshToken.objects.filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
     revoke_access_tokens(AccessToken.objects.filter(refresh_token__family_id__in=family_ids))
@@ -65,9 +66,9 @@ def revoke_refresh_families(family_ids) -> int:
 
 
 def revoke_client_tokens(application: Application) -> tuple[int, int]:
-    """Revoke every live access and refresh token of a client (deletion, deactivation, "revoke all").
+    """Revoke every live access and refresh token of a client (``clients.lifecycle``, the admin's "revoke all").
 
-    SECURITY.md item 4: resource servers that check revocation then refuse its access tokens at once.
+    docs/SECURITY.md S4: resource servers that check revocation then refuse its access tokens at once.
     Returns (access tokens revoked, refresh tokens revoked).
     """
     now = timezone.now()
@@ -78,18 +79,3 @@ def revoke_client_tokens(application: Application) -> tuple[int, int]:
 
 def is_jti_revoked(jti: str) -> bool:
     return bool(revocation_cache().get(revoked_jti_key(jti)))
-
-
-def _client_saved(sender, instance: Application, **kwargs) -> None:
-    # Deactivating a client takes effect at once: its JWTs are published as revoked too.
-    if not instance.is_active:
-        revoke_client_tokens(instance)
-
-
-def _client_deleted(sender, instance: Application, **kwargs) -> None:
-    # Before the cascade deletes the rows: resource servers still hold the JWTs.
-    revoke_client_tokens(instance)
-
-
-post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.tokens.revocation.client_saved")
-pre_delete.connect(_client_deleted, sender=Application, dispatch_uid="oauth_provider.tokens.revocation.client_deleted")

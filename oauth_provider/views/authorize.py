@@ -11,15 +11,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth_provider import http
 from oauth_provider.clients.consent import consents_of, revoke_consent
+from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.authorize import (
-    AuthorizationPageError,
-    AuthorizationRedirectError,
     approve,
     consent_needed,
     deny,
@@ -39,12 +38,11 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     The consent form posts back to this URL with the same query string, so the POST re-validates
     the whole request and only the user's choice travels in the body.
     """
-    try:
-        authz = validate_authorization_request(request.GET)
-    except AuthorizationPageError as exc:
-        return error_page(request, exc.error, exc.description)
-    except AuthorizationRedirectError as exc:
-        return redirect(exc.location, request)
+    # An OAuthError goes to the error page or, once the redirect URI is verified, to the client
+    # (clean_failures renders it).
+    authz = validate_authorization_request(request.GET, pushed_claims=request.session.get(PUSHED_CLAIMS, {}))
+    if authz.pushed is not None:
+        _keep_claim(request, authz.pushed.request_uri_digest, authz.pushed_claim)
     if not request.user.is_authenticated:
         return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     context = http.RequestContext.from_request(request)
@@ -69,11 +67,33 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
             "scopes": describe(authz.scope),
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
+            "remembered": oauth_settings.REMEMBER_CONSENT,
+            "logout_url": _logout_url(),
         },
     )
     return secure(response)
 
 
+# The claim secrets of the pushed requests (RFC 9126) this browser arrived with, by request_uri digest.
+PUSHED_CLAIMS = "oauth_provider_pushed_claims"
+
+
+def _keep_claim(request: HttpRequest, request_uri_digest: str, claim: str) -> None:
+    claims = dict(request.session.get(PUSHED_CLAIMS, {}))
+    if claims.get(request_uri_digest) != claim:
+        claims[request_uri_digest] = claim
+        request.session[PUSHED_CLAIMS] = dict(list(claims.items())[-5:])  # a few at most
+
+
+def _logout_url() -> str | None:
+    """The project's logout view (Django's ``logout`` URL name), for "Not you? Sign out"; None without one."""
+    try:
+        return reverse("logout")
+    except NoReverseMatch:
+        return None
+
+
+@clean_failures
 @login_required
 @require_http_methods(["GET"])
 def consent_list_view(request: HttpRequest) -> HttpResponse:
@@ -82,6 +102,7 @@ def consent_list_view(request: HttpRequest) -> HttpResponse:
     return secure(render(request, "oauth_provider/consents.html", {"consents": consents}))
 
 
+@clean_failures
 @login_required
 @csrf_protect
 @require_POST

@@ -5,7 +5,7 @@ names no client, so it is answered for an origin any active client registered; t
 response echoes ``Access-Control-Allow-Origin`` only when the client the request names (HTTP Basic
 or ``client_id`` in the body) registered that origin, so a page of one client's origin cannot read
 the answers given to another client. The authorization
-endpoint never uses this module: it is a top-level navigation, not an XHR target (SECURITY.md 8).
+endpoint never uses this module: it is a top-level navigation, not an XHR target (docs/SECURITY.md S8).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from oauth_provider.endpoints.device import (
 from oauth_provider.errors import json_response
 from oauth_provider.scopes import describe, parse_scope
 from oauth_provider.views.base import OAuthAPIView
-from oauth_provider.views.pages import PAGE_HEADERS, SeeOther
+from oauth_provider.views.pages import SeeOther, clean_failures, secure
 
 # The normalised user code the signed-in user entered and is confirming.
 SESSION_KEY = "oauth_provider_device_user_code"
@@ -49,16 +49,11 @@ class DeviceAuthorizationView(OAuthAPIView):
         empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
         authorization = authorize_device(
             {} if empty else self.form_params(request),
+            resources=[] if empty else self.resources(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
         )
         return json_response(authorization.response_body())
-
-
-def _secure(response: HttpResponse) -> HttpResponse:
-    for name, value in PAGE_HEADERS.items():
-        response[name] = value
-    return response
 
 
 def _entry_page(request: HttpRequest, entered: str, error: UserCodeError | None = None) -> HttpResponse:
@@ -66,23 +61,33 @@ def _entry_page(request: HttpRequest, entered: str, error: UserCodeError | None 
     response = render(
         request, "oauth_provider/device_entry.html", {"user_code": entered, "error": error}, status=status
     )
-    if error is not None and error.retry_after:
-        response["Retry-After"] = str(error.retry_after)
-    return _secure(response)
+    for name, value in (error.headers if error else {}).items():
+        response[name] = value  # Retry-After when rate-limited
+    return secure(response)
 
 
+@clean_failures
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def device_verify_view(request: HttpRequest) -> HttpResponse:
-    """GET: the code entry form. POST ``user_code``: the confirmation page. POST ``decision``: decide."""
+    """GET: the code entry form (with ``?user_code=``: the confirmation page). POST ``user_code``: the
+    confirmation page. POST ``decision``: decide."""
     if not request.user.is_authenticated:
-        return _secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
-    if request.method == "GET":
-        return _entry_page(request, request.GET.get("user_code", "")[:64])
+        return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     context = http.RequestContext.from_request(request)
+    if request.method == "GET":
+        entered = request.GET.get("user_code", "")[:64]
+        if not entered:
+            return _entry_page(request, "")
+        # verification_uri_complete (RFC 8628 §3.3.1): straight to the confirmation, one click to decide.
+        # A GET still decides nothing: Approve / Deny are a CSRF-protected POST.
+        return _confirm_page(request, entered, context)
     if "decision" in request.POST:
         return _decide(request, context)
-    entered = request.POST.get("user_code", "")[:64]
+    return _confirm_page(request, request.POST.get("user_code", "")[:64], context)
+
+
+def _confirm_page(request: HttpRequest, entered: str, context: http.RequestContext) -> HttpResponse:
     try:
         code = find_device_code(entered, user=request.user, context=context)
     except UserCodeError as error:
@@ -97,7 +102,7 @@ def device_verify_view(request: HttpRequest) -> HttpResponse:
             "user_code": format_user_code(code.user_code),
         },
     )
-    return _secure(response)
+    return secure(response)
 
 
 def _decide(request: HttpRequest, context: http.RequestContext) -> HttpResponse:
@@ -113,11 +118,12 @@ def _decide(request: HttpRequest, context: http.RequestContext) -> HttpResponse:
     except UserCodeError as error:
         return _entry_page(request, "", error)
     outcome = "approved" if approved else "denied"
-    return _secure(SeeOther(f"{reverse('oauth_provider:device_verify_done')}?outcome={outcome}"))
+    return secure(SeeOther(f"{reverse('oauth_provider:device_verify_done')}?outcome={outcome}"))
 
 
+@clean_failures
 @require_safe
 def device_verify_done_view(request: HttpRequest) -> HttpResponse:
     """Where the decision redirects (303): tell the user to go back to the device."""
     approved = request.GET.get("outcome") == "approved"
-    return _secure(render(request, "oauth_provider/device_done.html", {"approved": approved}))
+    return secure(render(request, "oauth_provider/device_done.html", {"approved": approved}))

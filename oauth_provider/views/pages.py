@@ -17,6 +17,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
 
+from oauth_provider.errors import OAuthError
+
 logger = logging.getLogger("oauth_provider")
 
 PAGE_HEADERS = {
@@ -64,15 +66,26 @@ def error_page(request: HttpRequest, error: str, description: str, status: int =
     return secure(response)
 
 
+def oauth_error_answer(request: HttpRequest, error: OAuthError) -> HttpResponse:
+    """An OAuthError where it must go: a redirect to its verified target (RFC 6749 §4.1.2.1), or the
+    error page when it has none (the client or redirect URI cannot be trusted)."""
+    if error.redirect is not None:
+        return redirect(error.redirect.location(error.as_dict()), request)
+    return error_page(request, error.error, error.description, status=error.status_code)
+
+
 def clean_failures(view):
-    """A failure inside the view becomes the error page, never a traceback: 503
-    ``temporarily_unavailable`` when the database fails, 500 ``server_error`` otherwise. Writes
-    happen in one transaction, so nothing half-done stays behind."""
+    """Every HTML page goes through this. An OAuthError the view raises is answered where it must go
+    (``oauth_error_answer``); any other failure becomes the error page, never a traceback or Django's
+    own 500 page: 503 ``temporarily_unavailable`` when the database fails, 500 ``server_error``
+    otherwise. Writes happen in one transaction, so nothing half-done stays behind."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
+        except OAuthError as error:
+            return oauth_error_answer(request, error)
         except (BadRequest, SuspiciousOperation, MultiPartParserError):
             # An unreadable request (a form body in a charset other than UTF-8, a broken multipart body).
             return error_page(request, "invalid_request", "The request could not be read.")

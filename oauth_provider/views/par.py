@@ -12,11 +12,9 @@ class PushedAuthorizationRequestView(OAuthAPIView):
     body_only_parameters = ("client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):
-        params = self.form_params(request)
-        resource = params.pop("resource", None)
         body = push_authorization_request(
-            params,
-            resources=[resource] if resource else [],
+            self.form_params(request),
+            resources=self.resources(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
         )

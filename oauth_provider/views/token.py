@@ -15,6 +15,7 @@ class TokenView(OAuthAPIView):
     def post(self, request, *args, **kwargs):
         body = handle_token_request(
             self.form_params(request),
+            resources=self.resources(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
         )

@@ -5,34 +5,15 @@ import re
 import pytest
 
 from oauth_provider import crypto
-from oauth_provider.models import Application, AuditEvent
+from oauth_provider.keys.store import get_signing_key
+from oauth_provider.models import Application, AuditEvent, SigningKey
 from tests.factories import ApplicationFactory, UserFactory
+from tests.helpers.admin import add_form
 
 pytestmark = pytest.mark.django_db
 ADD_URL = "/admin/oauth_provider/application/add/"
 
 
-@pytest.fixture
-def staff_client(client):
-    admin_user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin_user)
-    return client
-
-
-def add_form(**overrides):
-    data = {
-        "name": "Billing service",
-        "client_type": "confidential",
-        "grant_types": ["client_credentials"],
-        "redirect_uris": "",
-        "allowed_scopes": "read",
-        "default_scopes": "read",
-        "require_pkce": "on",
-        "allowed_origins": "",
-        "is_active": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def shown_secret(response) -> str:
@@ -42,7 +23,7 @@ def shown_secret(response) -> str:
 
 
 def test_creating_a_confidential_client_shows_its_secret_once(staff_client):
-    response = staff_client.post(ADD_URL, add_form())
+    response = staff_client.post(ADD_URL, add_form(), follow=True)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     secret = shown_secret(response)
@@ -54,7 +35,7 @@ def test_creating_a_confidential_client_shows_its_secret_once(staff_client):
 
 
 def test_secret_is_not_put_in_messages_or_session(staff_client):
-    response = staff_client.post(ADD_URL, add_form())
+    response = staff_client.post(ADD_URL, add_form(), follow=True)
     secret = shown_secret(response)
     assert secret not in str(dict(staff_client.session))
     assert secret not in staff_client.get("/admin/").content.decode()
@@ -97,6 +78,7 @@ def test_rotate_secret_action_shows_the_new_secret_once(staff_client):
     response = staff_client.post(
         "/admin/oauth_provider/application/",
         {"action": "rotate_secret", "_selected_action": [application.pk]},
+        follow=True,
     )
     secret = shown_secret(response)
     application.refresh_from_db()
@@ -120,3 +102,15 @@ def test_signing_key_admin_never_shows_the_private_key(staff_client):
     row = SigningKey.objects.get()
     page = staff_client.get(f"/admin/oauth_provider/signingkey/{row.pk}/change/").content.decode()
     assert row.private_key_encrypted not in page
+
+
+@pytest.mark.security("S21")
+def test_admin_never_shows_a_secret_digest_or_private_key(admin_client, application):
+    get_signing_key()
+    client_page = admin_client.get(f"/admin/oauth_provider/application/{application.pk}/change/").content.decode()
+    key = SigningKey.objects.get()
+    key_page = admin_client.get(f"/admin/oauth_provider/signingkey/{key.pk}/change/").content.decode()
+    assert application.secret not in client_page
+    assert application.client_secret_digest not in client_page
+    assert key.private_key_encrypted not in key_page
+    assert "PRIVATE KEY" not in key_page

@@ -156,7 +156,7 @@ def test_form_names_the_server_scopes_and_flags_legacy_grants(admin_client):
 
 
 def test_saving_a_client_with_a_legacy_grant_warns(admin_client):
-    response = admin_client.post(CLIENTS + "add/", client_form(grant_types=["password"]))
+    response = admin_client.post(CLIENTS + "add/", client_form(grant_types=["password"]), follow=True)
     assert "Billing may use the legacy grant(s) password" in response.content.decode()
 
 

@@ -39,6 +39,7 @@ def test_a_private_key_jwt_client_is_created_without_a_secret(staff_client):
     response = staff_client.post(ADD_URL, add_form(token_endpoint_auth_signing_alg="ES256",
                                                    require_pushed_authorization_requests="on"))
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert "/secret/" not in response["Location"]
     app = Application.objects.get(name="Bank connector")
     assert app.uses_private_key_jwt and not app.has_secret and app.jwks == KEYS
     assert app.token_endpoint_auth_signing_alg == "ES256" and app.require_pushed_authorization_requests
@@ -72,6 +73,6 @@ def test_resource_scopes_are_edited_with_the_resource_server(staff_client):
         token_endpoint_auth_method="", jwks="", is_resource_server="on",
         resource_audiences="https://api.example.test/", resource_scopes="write",
     ))
-    assert response.status_code == 200  # a confidential client with a secret: shown once
+    assert response.status_code == 302 and "/secret/" in response["Location"]  # a secret, shown once
     app = Application.objects.get(name="Bank connector")
     assert app.resource_scope_list == ["write"] and app.has_secret

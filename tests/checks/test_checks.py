@@ -1,17 +1,7 @@
-from django.test import override_settings
+import pytest
 
-from oauth_provider.checks import check_deploy, check_settings
-
-BASE = {"ISSUER": "https://auth.example.test", "KEY_ENCRYPTION_KEYS": ["k"]}
-
-
-def ids(messages):
-    return sorted(m.id for m in messages)
-
-
-def run(settings_dict, check=check_settings):
-    with override_settings(OAUTH_PROVIDER=settings_dict):
-        return ids(check())
+from oauth_provider.checks import check_deploy
+from tests.helpers.checks import BASE, run
 
 
 def test_sound_configuration_passes():
@@ -91,3 +81,20 @@ def test_non_positive_par_and_assertion_lifetimes_are_E007():
 
 def test_loopback_client_jwks_uris_warn_W015():
     assert run({**BASE, "CLIENT_JWKS_URI_ALLOW_LOOPBACK": True}, check_deploy) == ["oauth_provider.W015"]
+
+
+@pytest.mark.security("S24")
+def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
+    settings.OAUTH_PROVIDER = {
+        **settings.OAUTH_PROVIDER, "ISSUER": "http://auth.example.com", "KEY_ENCRYPTION_KEYS": [],
+        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "TOKEN_RATE_LIMIT_PER_CLIENT": None,
+    }
+    ids = {message.id for message in check_deploy()}
+    assert ids == {"oauth_provider.W001", "oauth_provider.W002", "oauth_provider.W003", "oauth_provider.W004",
+                   "oauth_provider.W009"}
+
+
+@pytest.mark.security("S24")
+def test_the_defaults_with_an_https_issuer_raise_no_deploy_warning(settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "ISSUER": "https://auth.example.com"}
+    assert check_deploy() == []

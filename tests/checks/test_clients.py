@@ -1,4 +1,4 @@
-"""Deploy checks for clients that opted in to weaker behaviour (SECURITY.md 24)."""
+"""Deploy checks for clients that opted in to weaker behaviour (docs/SECURITY.md S24)."""
 
 import pytest
 
@@ -17,16 +17,19 @@ def test_default_clients_raise_no_warning():
     assert ids() == set()
 
 
+@pytest.mark.security("S24")
 def test_plain_pkce_client_warns_w005():
     WebApplicationFactory(allow_plain_pkce=True)
     assert ids() == {"oauth_provider.W005"}
 
 
+@pytest.mark.security("S24")
 def test_implicit_client_warns_w006():
     WebApplicationFactory(grant_types=["implicit"])
     assert ids() == {"oauth_provider.W006"}
 
 
+@pytest.mark.security("S24")
 def test_password_client_warns_w007():
     ApplicationFactory(grant_types=["password"])
     assert ids() == {"oauth_provider.W007"}
@@ -42,3 +45,11 @@ def test_check_is_registered_for_deploy_only():
 
     assert check_weak_clients in registry.registry.get_checks(include_deployment_checks=True)
     assert check_weak_clients not in registry.registry.get_checks(include_deployment_checks=False)
+
+
+@pytest.mark.security("S24")
+def test_every_weak_client_opt_in_is_reported_at_once():
+    WebApplicationFactory(allow_plain_pkce=True,
+                          grant_types=["authorization_code", "implicit", "password"])
+    ids = {message.id for message in check_weak_clients()}
+    assert ids == {"oauth_provider.W005", "oauth_provider.W006", "oauth_provider.W007"}

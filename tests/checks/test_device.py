@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.checks.test_checks import BASE, run
+from tests.helpers.checks import BASE, run
 
 
 @pytest.mark.parametrize("name", ["DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW"])

@@ -33,7 +33,7 @@ from oauth_provider.crypto import pkce_s256
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Never contacted; the same issuer for both servers: one authorization server, two workers.
 ISSUER = "http://127.0.0.1:8000"
 WEB_CLIENT = ("demo-web", "demo-web-secret-not-for-production-000000001")

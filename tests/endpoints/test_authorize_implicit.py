@@ -64,3 +64,10 @@ def test_metadata_lists_token_response_type_only_when_enabled(client, settings):
     settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "IMPLICIT_GRANT_ENABLED": True}
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["response_types_supported"] == ["code", "token"]
+
+
+@pytest.mark.security("S9")
+def test_implicit_is_off_unless_the_client_opts_in(user_client, web_app):
+    response = user_client.get(authorize_url(web_app, response_type="token"))
+    assert "error=unsupported_response_type" in response["Location"]
+    assert "access_token" not in response["Location"]

@@ -10,15 +10,10 @@ from oauth_provider.conf import DEFAULTS
 from oauth_provider.endpoints.metadata import server_metadata
 from oauth_provider.models import AuditEvent, ClientType, DeviceCode, DeviceCodeStatus, GrantType
 from tests.factories import ApplicationFactory, DeviceApplicationFactory
-from tests.helpers.device import DEVICE_GRANT, FORM, device_authorization, row, start
-from tests.helpers.flows import basic_auth
+from tests.helpers.device import DEVICE_GRANT, device_authorization, row, start
+from tests.helpers.flows import FORM, basic_auth
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def device_app():
-    return DeviceApplicationFactory()
 
 
 @pytest.fixture

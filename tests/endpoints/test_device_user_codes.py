@@ -1,5 +1,8 @@
 """User codes (RFC 8628 §6.1): alphabet, length, entropy source, entry normalisation, uniqueness."""
 
+import math
+import re
+
 import pytest
 
 from oauth_provider.endpoints import device
@@ -13,8 +16,10 @@ from oauth_provider.endpoints.device import (
 from oauth_provider.errors import ServerError
 from oauth_provider.models import DeviceCode
 from tests.factories import DeviceApplicationFactory
+from tests.helpers.device import start
 
 
+@pytest.mark.security("S18")
 def test_alphabet_is_twenty_consonants_without_vowels_or_digits():
     assert len(USER_CODE_ALPHABET) == len(set(USER_CODE_ALPHABET)) == 20
     assert not set(USER_CODE_ALPHABET) & set("AEIOUY0123456789")
@@ -26,6 +31,7 @@ def test_generated_codes_are_eight_alphabet_letters():
         assert len(code) == 8 and set(code) <= set(USER_CODE_ALPHABET)
 
 
+@pytest.mark.security("S18")
 def test_generated_codes_use_the_secrets_module(monkeypatch):
     picks = []
     monkeypatch.setattr(device.secrets, "choice", lambda seq: picks.append(seq) or seq[0])
@@ -41,6 +47,7 @@ def test_codes_are_shown_with_a_dash_between_the_halves():
     assert format_user_code("BCDFGHJK") == "BCDF-GHJK"
 
 
+@pytest.mark.security("S18")
 @pytest.mark.parametrize(
     "entered", ["BCDF-GHJK", "bcdf-ghjk", "bcdfghjk", " BCDF GHJK ", "bc-df-gh-jk", "BCDF\u2013GHJK"]
 )
@@ -75,3 +82,22 @@ def test_endless_collisions_end_in_a_server_error(monkeypatch):
     with pytest.raises(ServerError):
         issue_device_code(app, ["read"])
     assert DeviceCode.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.security("S18")
+def test_issued_user_codes_have_the_xxxx_xxxx_form_and_enough_entropy(client, device_app):
+    codes = {start(client, device_app)["user_code"] for _ in range(20)}
+    assert len(codes) == 20
+    for code in codes:
+        assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", code)
+    # 20 letters, 8 places: over 34 bits, far beyond what a rate-limited guesser tries in 10 minutes.
+    assert 8 * math.log2(20) > 34
+
+
+@pytest.mark.django_db
+@pytest.mark.security("S18")
+def test_an_issued_code_is_found_whatever_its_case_dashes_and_spaces(client, device_app):
+    code = start(client, device_app)["user_code"]
+    variants = [code.lower(), code.replace("-", ""), f" {code[:4]} {code[5:]} ".lower()]
+    assert {normalise_user_code(v) for v in variants} == {code.replace("-", "")}

@@ -1,4 +1,4 @@
-"""The device verification page (RFC 8628 §3.3, §5.1, §5.4; SECURITY.md items 8, 18, 20)."""
+"""The device verification page (RFC 8628 §3.3, §5.1, §5.4; docs/SECURITY.md S8, S18, S20)."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from oauth_provider import audit
 from oauth_provider.models import AuditEvent, DeviceCode, DeviceCodeStatus
-from tests.factories import DeviceApplicationFactory, UserFactory
+from tests.factories import UserFactory
 from tests.helpers.device import VERIFY_URL, decide, enter, expire, row, start
 
 pytestmark = pytest.mark.django_db
@@ -20,18 +20,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-@pytest.fixture(autouse=True)
-def _empty_rate_limit_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def device_app():
-    return DeviceApplicationFactory(name="Living Room TV", allowed_scopes="read write")
 
 
 @pytest.fixture
@@ -79,11 +67,14 @@ def test_code_from_verification_uri_complete_is_prefilled(user_client, grant):
     assert f'value="{grant["user_code"]}"'.encode() in response.content
 
 
-def test_get_with_a_code_does_not_show_the_decision_buttons(user_client, grant):
+def test_get_with_a_code_goes_to_the_confirmation_but_decides_nothing(user_client, grant):
+    # Issue #19: verification_uri_complete is one click (the confirmation), not two; a GET never decides.
     response = user_client.get(f"{VERIFY_URL}?user_code={grant['user_code']}")
-    assert b'name="decision"' not in response.content
+    assert b'name="decision"' in response.content
+    assert row(grant).status == DeviceCodeStatus.PENDING
 
 
+@pytest.mark.security("S20")
 def test_entered_code_shows_the_client_name_and_scopes(user_client, grant):
     response = enter(user_client, grant["user_code"])
     assert response.status_code == 200
@@ -92,6 +83,7 @@ def test_entered_code_shows_the_client_name_and_scopes(user_client, grant):
     assert "Read your data" in page and "Change your data" in page
     assert 'value="approve"' in page and 'value="deny"' in page
     assert_secure(response)
+    assert row(grant).status == DeviceCodeStatus.PENDING
 
 
 def test_confirmation_page_shows_the_code_being_confirmed(user_client, grant):
@@ -180,6 +172,7 @@ def test_done_page_after_deny_says_access_was_denied(user_client):
     assert b"Access denied" in user_client.get("/oauth/device/verify/done/?outcome=denied").content
 
 
+@pytest.mark.security("S22")
 def test_approval_is_audited_without_the_code(user_client, grant, user, device_app):
     decide(user_client, grant["user_code"])
     event = AuditEvent.objects.get(event=audit.DEVICE_CODE_APPROVED)
@@ -187,11 +180,15 @@ def test_approval_is_audited_without_the_code(user_client, grant, user, device_a
     assert event.details == {"device_code_id": row(grant).pk, "scope": "read write"}
 
 
+@pytest.mark.security("S22")
 def test_denial_is_audited(user_client, grant, user):
     decide(user_client, grant["user_code"], "deny")
-    assert AuditEvent.objects.get(event=audit.DEVICE_CODE_DENIED).user == user
+    event = AuditEvent.objects.get(event=audit.DEVICE_CODE_DENIED)
+    assert event.user == user
+    assert grant["device_code"] not in str(event.details)
 
 
+@pytest.mark.security("S20")
 def test_get_never_approves(user_client, grant):
     enter(user_client, grant["user_code"])
     response = user_client.get(f"{VERIFY_URL}?user_code={grant['user_code']}&decision=approve")
@@ -199,6 +196,7 @@ def test_get_never_approves(user_client, grant):
     assert row(grant).status == DeviceCodeStatus.PENDING
 
 
+@pytest.mark.security("S8", "S20")
 def test_decision_needs_the_csrf_token(grant, user):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
@@ -213,18 +211,21 @@ def test_code_entry_needs_the_csrf_token(grant, user):
     assert browser.post(VERIFY_URL, {"user_code": grant["user_code"]}).status_code == 403
 
 
+@pytest.mark.security("S20")
 def test_decision_without_entering_the_code_first_changes_nothing(user_client, grant):
     response = user_client.post(VERIFY_URL, {"user_code": grant["user_code"], "decision": "approve"})
     assert response.status_code == 400
     assert row(grant).status == DeviceCodeStatus.PENDING
 
 
+@pytest.mark.security("S20")
 def test_another_user_cannot_approve_a_code_someone_else_entered(user_client, grant):
     enter(user_client, grant["user_code"])
     intruder = Client()
     intruder.force_login(UserFactory())
     intruder.post(VERIFY_URL, {"user_code": grant["user_code"], "decision": "approve"})
     assert row(grant).status == DeviceCodeStatus.PENDING
+    assert row(grant).user is None
 
 
 def test_decision_for_a_code_other_than_the_one_entered_changes_nothing(user_client, grant, device_app):
@@ -297,6 +298,7 @@ def window_start(monkeypatch):
     return clock
 
 
+@pytest.mark.security("S18", "S23")
 def test_too_many_wrong_codes_from_a_user_answer_429_with_retry_after(user_client, window_start):
     fail(user_client, 5)
     response = enter(user_client, wrong_code(99))
@@ -306,6 +308,7 @@ def test_too_many_wrong_codes_from_a_user_answer_429_with_retry_after(user_clien
     assert_secure(response)
 
 
+@pytest.mark.security("S18")
 def test_at_the_limit_even_the_right_code_is_refused(user_client, grant):
     fail(user_client, 5)
     response = enter(user_client, grant["user_code"])
@@ -336,6 +339,7 @@ def test_user_limit_does_not_block_other_users(user_client, grant):
     assert enter(other, grant["user_code"]).status_code == 200
 
 
+@pytest.mark.security("S18")
 def test_address_limit_spans_users(grant, window_start):
     for n in range(5):
         browser = Client(REMOTE_ADDR="192.0.2.7")
@@ -395,3 +399,30 @@ def test_expired_codes_do_not_count_as_wrong(user_client, grant):
 def test_code_close_to_its_expiry_can_still_be_entered(user_client, grant):
     DeviceCode.objects.filter(pk=row(grant).pk).update(expires_at=timezone.now() + timedelta(seconds=5))
     assert enter(user_client, grant["user_code"]).status_code == 200
+
+
+@pytest.mark.security("S18")
+def test_wrong_entries_of_a_user_lock_out_even_the_right_code(user_client, grant):
+    for n in range(5):
+        assert enter(user_client, f"BBBB-BBB{'BCDFG'[n]}").status_code == 400
+    response = enter(user_client, grant["user_code"])
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.security("S18")
+def test_wrong_entries_from_one_address_lock_out_its_other_users(grant):
+    for n in range(20):
+        browser = Client(REMOTE_ADDR="198.51.100.9")
+        browser.force_login(UserFactory())
+        enter(browser, f"BBBB-BB{'BCDFGHJKLMNPQRSTVWXZ'[n]}B")
+    fresh = Client(REMOTE_ADDR="198.51.100.9")
+    fresh.force_login(UserFactory())
+    assert enter(fresh, grant["user_code"]).status_code == 429
+
+
+@pytest.mark.security("S20")
+def test_entering_the_code_alone_approves_nothing(user_client, grant):
+    enter(user_client, grant["user_code"])
+    user_client.get(f"{VERIFY_URL}?user_code={grant['user_code']}")
+    assert row(grant).status == DeviceCodeStatus.PENDING

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oauth_provider.models import AccessToken, RefreshToken
 from tests.factories import ApplicationFactory, WebApplicationFactory
-from tests.helpers.flows import FORM, client_credentials_token, obtain_code, post_as, redeem, token_request
+from tests.helpers.flows import FORM, client_credentials_token, post_as, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +23,11 @@ def introspect(client, caller, token, hint=None, **headers):
 
 
 @pytest.fixture
-def user_tokens(user_client, web_app):
-    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
-
-
-@pytest.fixture
 def resource_server(db):
     return ApplicationFactory(name="API", grant_types=[], is_resource_server=True)
 
 
+@pytest.mark.security("S12")
 def test_own_access_token_is_active_with_its_claims(client, application):
     token = client_credentials_token(client, application, scope="read write")
     body = introspect(client, application, token).json()
@@ -65,16 +61,19 @@ def test_answer_is_json_and_not_cached(client, application):
     assert response["Cache-Control"] == "no-store"
 
 
+@pytest.mark.security("S12")
 def test_unknown_token_is_inactive(client, application):
     assert introspect(client, application, "no-such-token").json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_expired_access_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert introspect(client, application, token).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_revoked_access_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     post_as(client, "/oauth/revoke/", application, {"token": token})
@@ -114,6 +113,7 @@ def test_deactivated_users_tokens_are_inactive(client, web_app, user_tokens, use
     assert introspect(client, web_app, user_tokens["access_token"]).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_another_clients_token_is_inactive(client, application):
     token = client_credentials_token(client, application)
     assert introspect(client, ApplicationFactory(), token).json() == {"active": False}
@@ -172,6 +172,7 @@ def test_jwt_without_at_jwt_type_is_inactive(client, application):
     assert introspect(client, application, other_type).json() == {"active": False}
 
 
+@pytest.mark.security("S12")
 def test_unauthenticated_introspection_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(INTROSPECT, data=urlencode({"token": token}), content_type=FORM)
@@ -186,6 +187,7 @@ def test_wrong_secret_is_invalid_client(client, application):
     assert response.status_code == 401
 
 
+@pytest.mark.security("S3")
 def test_public_client_may_not_introspect(client, public_app):
     response = introspect(client, public_app, "anything")
     assert response.status_code == 401
@@ -226,4 +228,20 @@ def test_metadata_advertises_the_introspection_endpoint(client):
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["introspection_endpoint"] == "http://testserver/oauth/introspect/"
     assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                                         "client_secret_post"]
+                                                                         "client_secret_post", "private_key_jwt"]
+
+
+@pytest.mark.security("S12")
+@pytest.mark.parametrize("case", ["unknown", "expired", "revoked", "not_the_callers"])
+def test_unknown_expired_revoked_or_foreign_tokens_answer_only_inactive(client, web_app, user_tokens, case):
+    token, caller = user_tokens["access_token"], web_app
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    if case == "unknown":
+        token = "not-a-token"
+    elif case == "expired":
+        AccessToken.objects.filter(jti=jti).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "revoked":
+        post_as(client, "/oauth/revoke/", web_app, {"token": token})
+    else:
+        caller = ApplicationFactory()
+    assert introspect(client, caller, token).json() == {"active": False}

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from oauth_provider import audit, crypto
-from oauth_provider.models import AccessToken, Application, AuditEvent, InitialAccessToken, RefreshToken
+from oauth_provider.models import AccessToken, Application, AuditEvent, Consent, InitialAccessToken, RefreshToken
+from tests.factories import UserFactory
 from tests.helpers.flows import basic_auth, client_credentials_token
 
 pytestmark = pytest.mark.django_db
@@ -510,3 +511,14 @@ def test_post_to_the_configuration_endpoint_is_405(client, open_registration):
 
 def test_initial_access_token_registration_is_advertised(client, token_registration):
     assert "registration_endpoint" in client.get("/.well-known/oauth-authorization-server").json()
+
+
+@pytest.mark.security("S28")
+@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S28 is open: consents survive a change of redirect URIs")
+def test_changing_the_redirect_uris_drops_the_consents_given_to_the_old_client(client, open_registration):
+    info = registered(client)
+    application = Application.objects.get(client_id=info["client_id"])
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    response = manage(client, "put", info, body=update_body(info, redirect_uris=["https://other.example.test/cb"]))
+    assert response.status_code == 200, response.content
+    assert not Consent.objects.filter(application=application).exists()

@@ -12,7 +12,7 @@ from oauth_provider import audit
 from oauth_provider.models import AccessToken, AuditEvent, RefreshToken
 from oauth_provider.tokens.revocation import is_jti_revoked
 from tests.factories import ApplicationFactory, WebApplicationFactory
-from tests.helpers.flows import FORM, client_credentials_token, obtain_code, post_as, redeem
+from tests.helpers.flows import FORM, client_credentials_token, obtain_code, post_as, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,8 @@ def revoke(client, application, token, hint=None, **headers):
     return post_as(client, REVOKE, application, data, **headers)
 
 
-@pytest.fixture
-def user_tokens(user_client, web_app):
-    return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
+def refresh(client, application, token: str):
+    return token_request(client, application, {"grant_type": "refresh_token", "refresh_token": token})
 
 
 def jti_of(token: str) -> str:
@@ -54,6 +53,7 @@ def test_revocation_answer_is_empty_and_not_cached(client, application):
     assert response["Cache-Control"] == "no-store"
 
 
+@pytest.mark.security("S11")
 def test_revoking_a_refresh_token_revokes_its_family_and_access_tokens(client, web_app, user_tokens):
     response = revoke(client, web_app, user_tokens["refresh_token"], hint="refresh_token")
     assert response.status_code == 200
@@ -62,8 +62,6 @@ def test_revoking_a_refresh_token_revokes_its_family_and_access_tokens(client, w
 
 
 def test_revoked_refresh_token_no_longer_refreshes(client, web_app, user_tokens):
-    from tests.helpers.flows import token_request
-
     revoke(client, web_app, user_tokens["refresh_token"])
     response = token_request(client, web_app, {"grant_type": "refresh_token",
                                                "refresh_token": user_tokens["refresh_token"]})
@@ -71,8 +69,6 @@ def test_revoked_refresh_token_no_longer_refreshes(client, web_app, user_tokens)
 
 
 def test_revoking_a_rotated_refresh_token_ends_the_whole_family(client, web_app, user_tokens):
-    from tests.helpers.flows import token_request
-
     rotated = token_request(client, web_app, {"grant_type": "refresh_token",
                                               "refresh_token": user_tokens["refresh_token"]}).json()
     revoke(client, web_app, user_tokens["refresh_token"])
@@ -104,6 +100,7 @@ def test_public_client_revokes_its_own_refresh_token(user_client, client, public
     assert RefreshToken.objects.get().revoked_at is not None
 
 
+@pytest.mark.security("S11")
 def test_another_clients_access_token_is_left_alone(client, application):
     token = client_credentials_token(client, application)
     response = revoke(client, ApplicationFactory(), token)
@@ -111,6 +108,7 @@ def test_another_clients_access_token_is_left_alone(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S11")
 def test_another_clients_refresh_token_is_left_alone(client, user_tokens):
     response = revoke(client, WebApplicationFactory(), user_tokens["refresh_token"])
     assert response.status_code == 200
@@ -184,6 +182,7 @@ def test_wrong_secret_is_invalid_client(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S3")
 def test_unauthenticated_request_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(REVOKE, data=urlencode({"token": token}), content_type=FORM)
@@ -191,6 +190,7 @@ def test_unauthenticated_request_is_invalid_client(client, application):
     assert AccessToken.objects.get().revoked_at is None
 
 
+@pytest.mark.security("S3")
 def test_confidential_client_without_its_secret_is_invalid_client(client, application):
     token = client_credentials_token(client, application)
     response = client.post(REVOKE, data=urlencode({"token": token, "client_id": application.client_id}),
@@ -252,3 +252,27 @@ def test_revocation_query_budget(client, application, django_assert_num_queries)
     # client, access token; savepoint, live rows, update, audit row, release (keys: process cache)
     with django_assert_num_queries(7):
         assert revoke(client, application, token).status_code == 200
+
+
+@pytest.mark.security("S11")
+def test_revoking_a_refresh_token_ends_its_access_tokens_everywhere(
+    client, web_app, user_tokens, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert revoke(client, web_app, user_tokens["refresh_token"], "refresh_token").status_code == 200
+    jti = jwt.decode(user_tokens["access_token"], options={"verify_signature": False})["jti"]
+    assert AccessToken.objects.get(jti=jti).revoked_at is not None
+    assert is_jti_revoked(jti)
+    assert refresh(client, web_app, user_tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.security("S11")
+def test_revoking_another_clients_token_answers_as_for_an_unknown_one_and_changes_nothing(
+    client, web_app, user_tokens
+):
+    other = ApplicationFactory()
+    unknown = revoke(client, other, "no-such-token")
+    response = revoke(client, other, user_tokens["refresh_token"])
+    assert (response.status_code, response.content) == (unknown.status_code, unknown.content) == (200, b"")
+    assert not RefreshToken.objects.filter(revoked_at__isnull=False).exists()
+    assert refresh(client, web_app, user_tokens["refresh_token"]).status_code == 200

@@ -1,9 +1,11 @@
 """The authorization_code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636)."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from oauth_provider import audit
@@ -12,7 +14,7 @@ from oauth_provider.keys.store import get_jwks, get_signing_key
 from oauth_provider.models import AccessToken, AuditEvent, AuthorizationCode, RefreshToken
 from oauth_provider.tokens.revocation import is_jti_revoked
 from tests.factories import ApplicationFactory, WebApplicationFactory
-from tests.helpers.flows import VERIFIER, obtain_code, redeem
+from tests.helpers.flows import VERIFIER, obtain_code, redeem, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +74,14 @@ def test_code_in_query_string_is_refused(user_client, web_app):
     assert response.status_code == 400
 
 
+@pytest.mark.security("S6")
 def test_expired_code_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert redeem(user_client, web_app, code).json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S6")
 def test_code_of_another_client_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     other = WebApplicationFactory()
@@ -115,6 +119,7 @@ def test_client_without_the_grant_is_unauthorized_client(user_client):
 # --- redirect_uri ---------------------------------------------------------------------------------
 
 
+@pytest.mark.security("S6")
 def test_different_redirect_uri_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     response = redeem(user_client, web_app, code, redirect_uri="https://web.example.test/callback/")
@@ -131,14 +136,16 @@ def test_redirect_uri_may_be_omitted_when_the_request_omitted_it(user_client, we
     assert redeem(user_client, web_app, code, redirect_uri=None).status_code == 200
 
 
-# --- PKCE (SECURITY.md 5) -------------------------------------------------------------------------
+# --- PKCE (docs/SECURITY.md S5) -------------------------------------------------------------------------
 
 
+@pytest.mark.security("S5")
 def test_missing_verifier_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     assert redeem(user_client, web_app, code, code_verifier=None).json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S5")
 def test_wrong_verifier_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     response = redeem(user_client, web_app, code, code_verifier="w" * 50)
@@ -151,6 +158,7 @@ def test_challenge_itself_as_verifier_is_invalid_grant(user_client, web_app):
     assert response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S5")
 def test_verifier_for_code_without_challenge_is_refused_as_downgrade(user_client):
     app = WebApplicationFactory(require_pkce=False)
     code = obtain_code(user_client, app, code_challenge=None, code_challenge_method=None)
@@ -176,9 +184,10 @@ def test_plain_verifier_against_s256_challenge_is_invalid_grant(user_client):
     assert response.json()["error"] == "invalid_grant"
 
 
-# --- single use (SECURITY.md 6) -------------------------------------------------------------------
+# --- single use (docs/SECURITY.md S6) -------------------------------------------------------------------
 
 
+@pytest.mark.security("S6")
 def test_replayed_code_is_invalid_grant(user_client, web_app):
     code = obtain_code(user_client, web_app)
     assert redeem(user_client, web_app, code).status_code == 200
@@ -187,35 +196,29 @@ def test_replayed_code_is_invalid_grant(user_client, web_app):
     assert response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S6")
 def test_replayed_code_revokes_issued_tokens(user_client, web_app, django_capture_on_commit_callbacks):
     code = obtain_code(user_client, web_app)
-    first = redeem(user_client, web_app, code).json()
+    redemption = redeem(user_client, web_app, code)
+    assert redemption.status_code == 200
+    first = redemption.json()
     with django_capture_on_commit_callbacks(execute=True):
-        redeem(user_client, web_app, code)
+        assert redeem(user_client, web_app, code).json()["error"] == "invalid_grant"
     access = AccessToken.objects.get()
     assert access.revoked_at is not None
     assert is_jti_revoked(access.jti)
     assert RefreshToken.objects.get().revoked_at is not None
     response = redeem(user_client, web_app, code)  # still refused, nothing left to revoke
     assert response.json()["error"] == "invalid_grant"
-    refresh = user_client.post(
-        "/oauth/token/",
-        data=f"grant_type=refresh_token&refresh_token={first['refresh_token']}",
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=_basic(web_app),
-    )
+    refresh = token_request(user_client, web_app, {"grant_type": "refresh_token",
+                                                    "refresh_token": first["refresh_token"]})
     assert refresh.json()["error"] == "invalid_grant"
 
 
 def test_replayed_code_revokes_tokens_rotated_from_its_refresh_token(user_client, web_app):
     code = obtain_code(user_client, web_app)
     first = redeem(user_client, web_app, code).json()
-    user_client.post(
-        "/oauth/token/",
-        data=f"grant_type=refresh_token&refresh_token={first['refresh_token']}",
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=_basic(web_app),
-    )
+    token_request(user_client, web_app, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
     redeem(user_client, web_app, code)
     assert not RefreshToken.objects.filter(revoked_at__isnull=True).exists()
     assert not AccessToken.objects.filter(revoked_at__isnull=True).exists()
@@ -273,8 +276,36 @@ def test_redemption_query_count(user_client, web_app, django_assert_num_queries)
     assert response.status_code == 200
 
 
-def _basic(app):
-    from tests.helpers.flows import basic_auth
+@pytest.mark.security("S3")
+def test_confidential_client_must_authenticate_to_redeem_a_code(client, user_client, web_app):
+    code = obtain_code(user_client, web_app)
+    body = urlencode({"grant_type": "authorization_code", "code": code, "client_id": web_app.client_id})
+    response = client.post("/oauth/token/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
-    return basic_auth(app.client_id, app.secret)
 
+@pytest.mark.security("S5")
+def test_code_bound_to_a_challenge_needs_the_matching_verifier(user_client, web_app):
+    code = obtain_code(user_client, web_app)
+    assert redeem(Client(), web_app, code, code_verifier=None).json()["error"] == "invalid_grant"
+    assert redeem(Client(), web_app, code, code_verifier="w" * 50).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.security("S6")
+def test_code_is_bound_to_its_client_and_redirect_uri(user_client, web_app):
+    code = obtain_code(user_client, web_app)
+    other = WebApplicationFactory()
+    assert redeem(Client(), other, code).json()["error"] == "invalid_grant"
+    wrong_uri = redeem(Client(), web_app, code, redirect_uri=web_app.redirect_uri_list[0] + "x")
+    assert wrong_uri.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.security("S10")
+def test_access_token_is_a_short_lived_at_jwt(user_client, web_app):
+    first = redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
+    header = jwt.get_unverified_header(first["access_token"])
+    claims = jwt.decode(first["access_token"], options={"verify_signature": False})
+    assert header["typ"] == "at+jwt"
+    assert first["expires_in"] <= 600
+    assert claims["exp"] - claims["iat"] <= 600

@@ -4,10 +4,11 @@ import json
 
 import jwt
 import pytest
+from django.core.exceptions import ValidationError
 
-from oauth_provider.models import AccessToken, AuditEvent, GrantType
+from oauth_provider.models import AccessToken, Application, AuditEvent, GrantType
 from tests.factories import ApplicationFactory, PublicApplicationFactory
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import basic_auth, token_request
 
 TOKEN_URL = "/oauth/token/"
 pytestmark = pytest.mark.django_db
@@ -348,3 +349,32 @@ def test_token_response_is_json_whatever_the_accept_header(client, application):
                            HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.security("S3")
+def test_public_client_can_never_use_client_credentials(client, public_app):
+    with pytest.raises(ValidationError):
+        Application(name="p", client_type="public", grant_types=["client_credentials"]).full_clean()
+    public_app.grant_types = [*public_app.grant_types, "client_credentials"]
+    Application.objects.filter(pk=public_app.pk).update(grant_types=public_app.grant_types)
+    response = token_request(client, public_app, {"grant_type": "client_credentials"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
+
+
+@pytest.mark.security("S13")
+def test_token_responses_carry_no_store(client, application):
+    response = token_request(client, application, {"grant_type": "client_credentials"})
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+
+
+@pytest.mark.security("S13")
+def test_token_errors_are_rfc6749_section_5_2_json(client, application):
+    response = token_request(client, application, {"grant_type": "nope"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert set(response.json()) <= {"error", "error_description", "error_uri"}

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def device_app():
-    return DeviceApplicationFactory()
-
-
-@pytest.fixture
 def grant(client, device_app):
     return start(client, device_app)
 
@@ -59,6 +54,7 @@ def test_poll_after_the_interval_is_still_pending(client, device_app, grant):
     assert row(grant).interval == 5
 
 
+@pytest.mark.security("S19")
 def test_poll_within_the_interval_is_slow_down(client, device_app, grant):
     poll(client, device_app, grant["device_code"])
     response = poll(client, device_app, grant["device_code"])
@@ -66,6 +62,7 @@ def test_poll_within_the_interval_is_slow_down(client, device_app, grant):
     assert error_of(response) == "slow_down"
 
 
+@pytest.mark.security("S19")
 def test_slow_down_adds_five_seconds_to_the_stored_interval(client, device_app, grant):
     poll(client, device_app, grant["device_code"])
     poll(client, device_app, grant["device_code"])
@@ -114,6 +111,7 @@ def test_pending_poll_costs_three_queries(client, device_app, grant, django_asse
 # --- decided, expired, used -------------------------------------------------------------------
 
 
+@pytest.mark.security("S19")
 def test_denied_code_is_access_denied(client, device_app, grant, user_client):
     decide(user_client, grant["user_code"], "deny")
     response = poll(client, device_app, grant["device_code"])
@@ -128,6 +126,7 @@ def test_denied_code_stays_denied(client, device_app, grant, user_client):
     assert error_of(poll(client, device_app, grant["device_code"])) == "access_denied"
 
 
+@pytest.mark.security("S19")
 def test_expired_pending_code_is_expired_token(client, device_app, grant):
     expire(row(grant))
     response = poll(client, device_app, grant["device_code"])
@@ -179,6 +178,7 @@ def test_approval_after_slow_down_is_answered_at_once(client, device_app, grant,
     assert poll(client, device_app, grant["device_code"]).status_code == 200
 
 
+@pytest.mark.security("S19")
 def test_consumed_code_is_invalid_grant(client, device_app, approved):
     poll(client, device_app, approved["device_code"])
     response = poll(client, device_app, approved["device_code"])
@@ -299,3 +299,20 @@ def test_codes_never_reach_the_audit_trail(client, device_app, approved):
 def test_expiry_uses_the_stored_expiry_not_the_lifetime_setting(client, device_app, grant):
     DeviceCode.objects.filter(pk=row(grant).pk).update(expires_at=timezone.now() + timedelta(seconds=30))
     assert error_of(poll(client, device_app, grant["device_code"])) == "authorization_pending"
+
+
+@pytest.mark.security("S19")
+def test_polling_faster_than_the_interval_is_slow_down_and_raises_it(client, device_app, grant):
+    assert error_of(poll(client, device_app, grant["device_code"])) == "authorization_pending"
+    before = row(grant).interval
+    assert error_of(poll(client, device_app, grant["device_code"])) == "slow_down"
+    assert row(grant).interval == before + 5
+
+
+@pytest.mark.security("S19")
+def test_device_code_is_consumed_once_even_when_polled_after_the_interval(client, device_app, grant, user_client):
+    decide(user_client, grant["user_code"], "approve")
+    assert poll(client, device_app, grant["device_code"]).status_code == 200
+    age_last_poll(row(grant), 60)
+    assert error_of(poll(client, device_app, grant["device_code"])) == "invalid_grant"
+    assert row(grant).status == DeviceCodeStatus.CONSUMED

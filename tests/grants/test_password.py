@@ -1,7 +1,6 @@
 """The password grant: an opt-in per client, authenticated by Django, limited against guessing."""
 
 import pytest
-from django.core.cache import cache
 
 from oauth_provider import audit
 from oauth_provider.models import AuditEvent
@@ -11,13 +10,6 @@ from tests.helpers.flows import token_request
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -95,3 +87,10 @@ def test_missing_password_is_invalid_request(client, password_app, user):
 def test_scope_outside_client_allowed_is_invalid_scope(client, password_app, user):
     response = password_request(client, password_app, user.username, PASSWORD, scope="admin")
     assert response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.security("S9")
+def test_password_grant_is_off_unless_the_client_opts_in(client, application, user):
+    response = token_request(client, application, {"grant_type": "password", "username": user.username,
+                                                   "password": "x"})
+    assert response.json()["error"] == "unauthorized_client"

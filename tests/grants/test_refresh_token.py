@@ -8,6 +8,7 @@ from django.utils import timezone
 from oauth_provider import audit
 from oauth_provider.crypto import digest
 from oauth_provider.models import AccessToken, AuditEvent, RefreshToken
+from oauth_provider.tokens.revocation import revoke_refresh_family
 from tests.factories import WebApplicationFactory
 from tests.helpers.flows import obtain_code, redeem, token_request
 
@@ -52,6 +53,7 @@ def test_rotation_is_audited(client, web_app, tokens):
     assert AuditEvent.objects.filter(event=audit.REFRESH_TOKEN_ROTATED).count() == 1
 
 
+@pytest.mark.security("S10")
 def test_reused_refresh_token_is_invalid_grant(client, web_app, tokens):
     refresh(client, web_app, tokens["refresh_token"])
     response = refresh(client, web_app, tokens["refresh_token"])
@@ -59,9 +61,10 @@ def test_reused_refresh_token_is_invalid_grant(client, web_app, tokens):
     assert response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S10")
 def test_reused_refresh_token_revokes_the_whole_family(client, web_app, tokens):
     newest = refresh(client, web_app, tokens["refresh_token"]).json()
-    refresh(client, web_app, tokens["refresh_token"])
+    assert refresh(client, web_app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert not RefreshToken.objects.filter(revoked_at__isnull=True).exists()
     assert not AccessToken.objects.filter(revoked_at__isnull=True).exists()
     assert refresh(client, web_app, newest["refresh_token"]).json()["error"] == "invalid_grant"
@@ -87,6 +90,7 @@ def test_refresh_may_narrow_scope(client, web_app, tokens):
     assert refresh(client, web_app, body["refresh_token"]).json()["scope"] == "read write"
 
 
+@pytest.mark.security("S10")
 def test_refresh_cannot_widen_scope(client, web_app, user_client):
     narrow = redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read")).json()
     response = refresh(client, web_app, narrow["refresh_token"], scope="read write")
@@ -98,11 +102,13 @@ def test_refused_widening_does_not_use_up_the_token(client, web_app, tokens):
     assert refresh(client, web_app, tokens["refresh_token"]).status_code == 200
 
 
+@pytest.mark.security("S10")
 def test_idle_expired_refresh_token_is_invalid_grant(client, web_app, tokens):
     RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert refresh(client, web_app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+@pytest.mark.security("S10")
 def test_family_past_its_absolute_lifetime_is_invalid_grant(client, web_app, tokens):
     RefreshToken.objects.update(family_expires_at=timezone.now() - timedelta(seconds=1))
     assert refresh(client, web_app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
@@ -169,3 +175,24 @@ def test_rotation_query_count(client, web_app, tokens, django_assert_num_queries
     with django_assert_num_queries(6):
         response = refresh(client, web_app, tokens["refresh_token"])
     assert response.status_code == 200
+
+
+@pytest.mark.security("S10")
+def test_refresh_tokens_rotate_on_every_use(client, web_app, tokens):
+    second = refresh(client, web_app, tokens["refresh_token"]).json()
+    assert second["refresh_token"] != tokens["refresh_token"]
+    assert refresh(client, web_app, second["refresh_token"]).status_code == 200
+
+
+@pytest.mark.security("S10")
+def test_no_grace_window_accepts_a_family_revoked_on_purpose(client, web_app, tokens):
+    revoke_refresh_family(RefreshToken.objects.get().family_id)
+    assert refresh(client, web_app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.security("S10")
+def test_a_narrowed_refresh_token_can_never_widen_the_scope_again(client, web_app, tokens):
+    narrowed = refresh(client, web_app, tokens["refresh_token"], scope="read").json()
+    assert narrowed["scope"] == "read"
+    wider = refresh(client, web_app, narrowed["refresh_token"], scope="read write admin")
+    assert wider.json()["error"] == "invalid_scope"

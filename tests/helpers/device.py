@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.utils import timezone
 
 from oauth_provider.models import DeviceCode, GrantType
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import post_as, token_request
 
-FORM = "application/x-www-form-urlencoded"
 DEVICE_GRANT = GrantType.DEVICE_CODE.value
 VERIFY_URL = "/oauth/device/verify/"
 
 
-def _auth(application, data: dict) -> tuple[dict, dict]:
-    if application.is_confidential:
-        return data, {"HTTP_AUTHORIZATION": basic_auth(application.client_id, application.secret)}
-    return {"client_id": application.client_id, **data}, {}
-
-
 def device_authorization(client, application, **data):
-    """POST /oauth/device/ as ``application`` (Basic for confidential clients, client_id for public)."""
-    body, headers = _auth(application, data)
-    return client.post("/oauth/device/", data=urlencode(body), content_type=FORM, **headers)
+    """POST /oauth/device/ as ``application`` (see ``flows.post_as``)."""
+    return post_as(client, "/oauth/device/", application, data)
 
 
 def start(client, application, **data) -> dict:
@@ -34,8 +25,7 @@ def start(client, application, **data) -> dict:
 
 
 def poll(client, application, device_code: str):
-    body, headers = _auth(application, {"grant_type": DEVICE_GRANT, "device_code": device_code})
-    return client.post("/oauth/token/", data=urlencode(body), content_type=FORM, **headers)
+    return token_request(client, application, {"grant_type": DEVICE_GRANT, "device_code": device_code})
 
 
 def row(grant: dict) -> DeviceCode:

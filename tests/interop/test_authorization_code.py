@@ -12,8 +12,6 @@ import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from django.conf import settings
-from django.test import override_settings
 
 from tests.factories import UserFactory, WebApplicationFactory
 
@@ -21,12 +19,6 @@ REDIRECT_URI = "https://client.example.test/callback"
 PASSWORD = "correct horse battery staple"
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
-
-
-@pytest.fixture
-def live_issuer(live_server):
-    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "ISSUER": live_server.url}):
-        yield live_server.url
 
 
 def log_in_and_consent(authorization_url: str, username: str) -> str:

@@ -1,39 +1,10 @@
 """Third-party clients against a live server: strict libraries catch deviations our tests would not."""
 
-import jwt
 import pytest
-import requests
-from django.test import override_settings
 
-from tests.factories import ApplicationFactory
+from tests.helpers.live import metadata, verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def live_issuer(live_server, settings):
-    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "ISSUER": live_server.url}):
-        yield live_server.url
-
-
-@pytest.fixture
-def service():
-    return ApplicationFactory(allowed_scopes="read write")
-
-
-def metadata(issuer: str) -> dict:
-    # Connection: close, so no keep-alive thread of the live server outlives the test run.
-    response = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10,
-                            headers={"Connection": "close"})
-    response.raise_for_status()
-    return response.json()
-
-
-def verify(issuer: str, token: str) -> dict:
-    """Verify with PyJWT's JWKS client, keys fetched from the advertised jwks_uri."""
-    jwks_client = jwt.PyJWKClient(metadata(issuer)["jwks_uri"])
-    signing_key = jwks_client.get_signing_key_from_jwt(token)
-    return jwt.decode(token, signing_key.key, algorithms=["RS256", "ES256", "EdDSA"], audience=issuer, issuer=issuer)
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_basic", "client_secret_post"])

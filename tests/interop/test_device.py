@@ -5,31 +5,18 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from example_project import device_client
 from oauth_provider.models import AccessToken, DeviceCode, DeviceCodeStatus, GrantType
-from tests.factories import DeviceApplicationFactory, UserFactory
+from tests.factories import UserFactory
 from tests.helpers.device import decide
-from tests.interop.test_client_credentials import metadata, verify
+from tests.helpers.live import metadata, verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEVICE_GRANT = GrantType.DEVICE_CODE.value
-
-
-@pytest.fixture
-def live_issuer(live_server, settings):
-    cache.clear()
-    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "ISSUER": live_server.url}):
-        yield live_server.url
-
-
-@pytest.fixture
-def device_app():
-    return DeviceApplicationFactory(allowed_scopes="read write")
 
 
 @pytest.fixture

@@ -4,21 +4,9 @@ import pytest
 from django.test import override_settings
 
 from oauth_provider.models import AccessToken, RefreshToken
-from tests.factories import ApplicationFactory
-from tests.interop.test_client_credentials import metadata
+from tests.helpers.live import metadata
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def live_issuer(live_server, settings):
-    with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "ISSUER": live_server.url}):
-        yield live_server.url
-
-
-@pytest.fixture
-def service():
-    return ApplicationFactory(allowed_scopes="read write")
 
 
 def session_for(application):

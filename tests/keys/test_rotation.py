@@ -20,6 +20,7 @@ from oauth_provider.keys.rotation import (
 from oauth_provider.keys.store import get_jwks, get_signing_key
 from oauth_provider.models import AuditEvent, KeyState, SigningKey
 from tests.factories import ApplicationFactory
+from tests.helpers.live import metadata, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +159,6 @@ def test_command_rotates_another_algorithm():
 
 @pytest.mark.django_db(transaction=True)
 def test_tokens_from_before_and_after_rotation_verify_with_pyjwkclient(live_server, settings):
-    from tests.interop.test_client_credentials import metadata, verify
-
     service = ApplicationFactory()
     with override_settings(OAUTH_PROVIDER={**settings.OAUTH_PROVIDER, "ISSUER": live_server.url}):
         from authlib.integrations.requests_client import OAuth2Session

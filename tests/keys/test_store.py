@@ -3,8 +3,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 
+from oauth_provider.conf import oauth_settings
 from oauth_provider.keys import store as keys
+from oauth_provider.keys.store import get_signing_key
 from oauth_provider.models import AuditEvent, KeyState, SigningKey
+from tests.helpers.jwt import FakeClock
 
 pytestmark = pytest.mark.django_db
 
@@ -81,18 +84,20 @@ def test_signing_key_is_parsed_once_per_process(django_assert_num_queries):
 
 
 def test_cache_expires_and_rereads_the_database(settings, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(keys.key_cache, "clock", clock)
     first = keys.get_signing_key()
-    clock = [1000.0]
-    monkeypatch.setattr(keys.time, "monotonic", lambda: clock[0])
-    keys.clear_key_cache()
-    keys.get_signing_key()
-    clock[0] += settings.OAUTH_PROVIDER.get("SIGNING_KEY_CACHE_SECONDS", 60) + 1
-    # Another process rotated the key: this process sees it once its cache is stale.
+    # Another process rotated the key (update() and bulk_create() send no signal to this process).
     SigningKey.objects.filter(kid=first.kid).update(state=KeyState.RETIRED)
-    replacement = keys.create_signing_key("RS256", state=KeyState.NEXT)
-    SigningKey.objects.filter(pk=replacement.pk).update(state=KeyState.ACTIVE)
-    clock[0] += 61
-    assert keys.get_signing_key().kid == replacement.kid
+    private_key, jwk = keys.generate_key_pair("RS256")
+    jwk.update({"kid": keys.jwk_thumbprint(jwk), "alg": "RS256", "use": "sig"})
+    SigningKey.objects.bulk_create([SigningKey(kid=jwk["kid"], algorithm="RS256", state=KeyState.ACTIVE,
+                                               public_jwk=jwk,
+                                               private_key_encrypted=keys.encrypt_private_key(private_key))])
+    clock.advance(oauth_settings.SIGNING_KEY_CACHE_SECONDS - 1)
+    assert keys.get_signing_key() is first  # still fresh
+    clock.advance(2)
+    assert keys.get_signing_key().kid == jwk["kid"]
 
 
 def test_only_one_active_key_per_algorithm():
@@ -112,3 +117,11 @@ def test_next_and_retired_keys_stay_published():
 def test_unsupported_algorithm_is_refused():
     with pytest.raises(keys.SigningKeyError):
         keys.create_signing_key("HS256")
+
+
+@pytest.mark.security("S24")
+def test_private_signing_keys_are_encrypted_at_rest():
+    get_signing_key()
+    stored = SigningKey.objects.get().private_key_encrypted
+    assert "PRIVATE KEY" not in stored
+    assert "BEGIN" not in stored

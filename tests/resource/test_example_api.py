@@ -1,14 +1,14 @@
 """The example site's API (/api/me, /api/notes/, /api/ping) with real tokens."""
 
 import time
-from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
 from example_project.models import Note
 from oauth_provider.tokens.issue import issue_access_token
 from tests.factories import ApplicationFactory, UserFactory
-from tests.helpers.flows import basic_auth
+from tests.helpers.flows import client_credentials_token
 from tests.helpers.jwt import token
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +19,6 @@ def bearer(value: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def user():
-    return UserFactory()
-
-
-@pytest.fixture
 def user_token(application, user):
     def make(scope: str = "read write notes:delete", who=None) -> str:
         return issue_access_token(
@@ -31,17 +26,6 @@ def user_token(application, user):
         ).token
 
     return make
-
-
-def client_credentials_token(client, application, scope: str = "read") -> str:
-    response = client.post(
-        "/oauth/token/",
-        urlencode({"grant_type": "client_credentials", "scope": scope}),
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
 
 
 def test_me_with_a_client_credentials_token_shows_the_client(client):
@@ -148,3 +132,26 @@ def test_home_page_shows_the_api_curl_example(client):
     content = client.get("/").content.decode()
     assert 'curl -s -H "Authorization: Bearer $TOKEN"' in content.replace("&quot;", '"')
     assert "/api/me" in content
+
+
+@pytest.mark.security("S16")
+def test_a_token_of_another_issuer_answers_401_bearer_invalid_token():
+    response = Client().get("/api/me", HTTP_AUTHORIZATION="Bearer " + token(iss="https://other.example"))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+
+
+@pytest.mark.security("S16")
+def test_missing_scope_answers_403_insufficient_scope_naming_the_scope():
+    response = Client().delete("/api/notes/1/", HTTP_AUTHORIZATION="Bearer " + token(scope="read", sub="1"))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+    assert 'scope="' in response["WWW-Authenticate"]
+
+
+@pytest.mark.security("S16")
+def test_a_token_in_the_query_string_is_refused():
+    response = Client().get("/api/me?access_token=" + token())
+    assert response.status_code == 400
+    assert 'error="invalid_request"' in response["WWW-Authenticate"]

@@ -1,4 +1,4 @@
-"""Remote JWKS mode against a JWK Set served on 127.0.0.1 (SECURITY.md item 17). Time is a fake clock."""
+"""Remote JWKS mode against a JWK Set served on 127.0.0.1 (docs/SECURITY.md S17). Time is a fake clock."""
 
 import threading
 
@@ -135,6 +135,7 @@ def test_new_kid_within_the_refetch_interval_is_rejected_without_fetch(jwks_serv
     assert jwks_server.fetches == 2
 
 
+@pytest.mark.security("S17")
 def test_fifty_forged_kids_cause_at_most_one_fetch_per_interval(jwks_server, remote, signer, clock):
     row, make = signer
     jwks_server.publish(row)
@@ -168,6 +169,7 @@ def test_concurrent_requests_with_a_new_kid_cause_one_fetch(jwks_server, remote,
     assert jwks_server.fetches == 2
 
 
+@pytest.mark.security("S17")
 def test_only_the_configured_url_is_fetched(jwks_server, remote, signer, clock):
     row, make = signer
     jwks_server.publish(row)
@@ -178,6 +180,7 @@ def test_only_the_configured_url_is_fetched(jwks_server, remote, signer, clock):
     assert set(jwks_server.requests) == {"/jwks"}
 
 
+@pytest.mark.security("S17")
 def test_redirects_are_not_followed(jwks_server, clock, signer):
     row, _ = signer
     jwks_server.publish(row, path="/elsewhere")
@@ -239,3 +242,29 @@ def test_remote_mode_makes_no_database_query(jwks_server, signer, django_assert_
     with override_settings(OAUTH_PROVIDER=remote_settings), django_assert_num_queries(0):
         for value in tokens:
             get_validator().validate(value)
+
+
+@pytest.mark.security("S17")
+def test_remote_keys_are_cached_refetched_at_a_bounded_rate_and_only_from_the_configured_url():
+    server, httpd = start_jwks_server()
+    try:
+        row, private_key = key_pair("RS256")
+        server.publish(row)
+        clock = FakeClock()
+        validator = TokenValidator(
+            issuer="http://testserver", audience="http://testserver", algorithms=["RS256"],
+            key_set=RemoteKeySet(f"{server.url}/jwks", cache_seconds=300, min_refetch_seconds=30, clock=clock),
+        )
+        good = sign(claims(), private_key=private_key, kid=row.kid, algorithm="RS256")
+        validator.validate(good)
+        validator.validate(good)
+        assert server.fetches == 1
+        for n in range(20):
+            with pytest.raises(InvalidToken):
+                validator.validate(sign(claims(), private_key=private_key, kid=f"forged-{n}", algorithm="RS256",
+                                        jku=f"{server.url}/other"))
+        assert server.fetches <= 2
+        assert set(server.requests) == {"/jwks"}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from oauth_provider.resource import validator as validator_module
 from tests.factories import UserFactory
+from tests.helpers.flows import FORM
 from tests.helpers.jwt import oauth_settings_with, token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource.urls")]
@@ -22,9 +23,6 @@ STYLES = ["/function", "/class", "/drf-function", "/drf-scopes", "/drf-read-writ
 
 BARE_CHALLENGE = 'Bearer realm="api"'
 TOKEN_REQUIRED = {"detail": "An access token is required (Authorization: Bearer)."}
-
-
-FORM = "application/x-www-form-urlencoded"
 
 
 def form(**values: str) -> str:
@@ -62,6 +60,7 @@ def test_other_authorization_scheme_answers_401_with_a_bare_challenge(client, pa
     assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_invalid_token_answers_401_invalid_token(client, path):
     response = client.get(path, **bearer(expired_token()))
@@ -72,6 +71,7 @@ def test_invalid_token_answers_401_invalid_token(client, path):
     assert response.json() == {"error": "invalid_token", "error_description": "The access token expired."}
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_missing_scope_answers_403_insufficient_scope_naming_the_scope(client, path):
     response = client.get(path, **bearer(token(scope="write")))
@@ -86,6 +86,7 @@ def test_missing_scope_answers_403_insufficient_scope_naming_the_scope(client, p
     }
 
 
+@pytest.mark.security("S16")
 @pytest.mark.parametrize("path", STYLES)
 def test_token_in_the_query_string_is_refused(client, path):
     response = client.get(f"{path}?access_token={token()}")

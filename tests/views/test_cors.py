@@ -83,3 +83,10 @@ def test_token_response_to_an_origin_another_client_registered_has_no_cors_heade
     response = token_request(client, other, {"grant_type": "authorization_code", "code": "x"},
                              HTTP_ORIGIN="https://elsewhere.example.test")
     assert response["Access-Control-Allow-Origin"] == "https://elsewhere.example.test"
+
+
+@pytest.mark.security("S8")
+def test_token_response_of_a_client_without_origins_has_no_cors_header(client, application):
+    response = token_request(client, application, {"grant_type": "client_credentials"},
+                             HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in response

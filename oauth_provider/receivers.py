@@ -1,0 +1,74 @@
+"""Every signal receiver of oauth_provider, connected once by ``OAuthProviderConfig.ready()``.
+
+Each section is one topic and connects its receivers with a ``dispatch_uid``, so connecting twice is
+harmless. A receiver does only what its callers do not already do themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+
+from oauth_provider import keys
+from oauth_provider.clients import lifecycle
+from oauth_provider.clients.keys import clear_client_key_sets
+from oauth_provider.conf import RELOADING_SETTINGS
+from oauth_provider.models import Application, SigningKey
+from oauth_provider.resource.validator import reset_validator
+
+# --- clients ----------------------------------------------------------------------------------------
+# The safety net of clients/lifecycle.py (its docstring explains why nothing is done twice): a save that
+# turns a client inactive, or a deletion, that did not come through lifecycle still revokes every token
+# of the client and records one audit event (source "model").
+
+
+def _client_saving(sender, instance: Application, update_fields=None, **kwargs) -> None:
+    if instance.is_active or instance.pk is None:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return  # this save does not write is_active: a stale in-memory value must not deactivate the row
+    # Claims the deactivation only if the row is still active (a lifecycle caller already claimed it otherwise).
+    lifecycle.deactivate_client(instance, source="model")
+
+
+def _client_deleting(sender, instance: Application, **kwargs) -> None:
+    if not lifecycle.deletion_recorded(instance):
+        lifecycle.record_deletion(instance, source="model")
+
+
+def connect_clients() -> None:
+    pre_save.connect(_client_saving, sender=Application, dispatch_uid="oauth_provider.receivers.client_saving")
+    pre_delete.connect(_client_deleting, sender=Application, dispatch_uid="oauth_provider.receivers.client_deleting")
+
+
+# --- keys ------------------------------------------------------------------------------------------
+# The one key cache (oauth_provider.keys) holds the SigningKey table for issuing, the JWKS and
+# verification on both sides. A key saved or deleted in this process is seen at once by all of them;
+# other processes see it when their snapshot is stale or a token names an unknown kid. Queryset
+# update() sends no signal: keys.rotation clears the cache itself after its updates commit.
+
+
+def signing_key_changed(*args: Any, **kwargs: Any) -> None:
+    keys.clear_cache()
+
+
+def settings_changed(*, setting: str, **kwargs: Any) -> None:
+    # KEY_ENCRYPTION_KEYS / SECRET_KEY decrypt the keys; RESOURCE_* and ISSUER shape the validator.
+    if setting in RELOADING_SETTINGS:
+        keys.clear_cache()
+        reset_validator()
+        clear_client_key_sets()  # CLIENT_JWKS_* shape the client key sets
+
+
+def connect_keys() -> None:
+    post_save.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_saved")
+    post_delete.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_deleted")
+    setting_changed.connect(settings_changed, dispatch_uid="oauth_provider.receivers.keys_settings")
+
+
+def connect() -> None:
+    """Connect every section's receivers (idempotent: each has a dispatch_uid)."""
+    connect_clients()
+    connect_keys()
