@@ -38,6 +38,7 @@ class AuthorizationCodeGrant(Grant):
         self._check_redirect_uri(code, params.get("redirect_uri"))
         self._check_pkce(code, params.get("code_verifier"))
         scope = parse_scope(code.scope)
+        target = self.target(scope, list(code.resources))  # before anything is spent
         # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
         with transaction.atomic(savepoint=False):
             # Single use, enforced by the database: of concurrent redemptions only one updates the row.
@@ -51,6 +52,7 @@ class AuthorizationCodeGrant(Grant):
                     authorization_code=code,
                     event=audit.CODE_REDEEMED,
                     granted_resources=list(code.resources),
+                    target=target,
                     code_id=code.pk,
                 )
         if not won:

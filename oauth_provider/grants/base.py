@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from oauth_provider import audit, http, scopes
-from oauth_provider.clients.resources import token_target
+from oauth_provider.clients.resources import Target, token_target
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidRequest, UnauthorizedClient
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
@@ -72,6 +72,7 @@ class Grant(ABC):
         authorization_code: AuthorizationCode | None = None,
         event: str = audit.TOKEN_ISSUED,
         granted_resources: list[str] | None = None,
+        target: Target | None = None,
         **details: Any,
     ) -> dict[str, Any]:
         """Issue an access token (and a refresh token when asked), audit it, return the response body.
@@ -80,9 +81,10 @@ class Grant(ABC):
         ``parent`` makes the refresh token the rotation of that one (same family and scope).
         ``granted_resources``: the resources of the grant redeemed (RFC 8707), None for grants without
         one; the access token is for one of them (``clients.resources.token_target``), the refresh
-        token keeps them all.
+        token keeps them all. Grants that spend something first pass ``target`` (``self.target``),
+        computed before their transaction, so that an ``invalid_target`` spends nothing.
         """
-        target = token_target(self.request.resources, granted_resources, scope)
+        target = target or self.target(scope, granted_resources)
         refresh = None
         if with_refresh:
             refresh = issue_refresh_token(
@@ -109,6 +111,10 @@ class Grant(ABC):
             **details,
         )
         return token_response_body(access, refresh_token=refresh.token if refresh else None, scope=target.scope)
+
+    def target(self, scope: list[str], granted_resources: list[str] | None) -> Target:
+        """The audience and scope of the access token (RFC 8707), or InvalidTarget."""
+        return token_target(self.request.resources, granted_resources, scope)
 
     def requested_scope(self) -> list[str]:
         """The scope to grant a client acting for itself (``scopes.requested_scope``)."""

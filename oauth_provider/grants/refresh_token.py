@@ -38,6 +38,7 @@ class RefreshTokenGrant(Grant):
         if token.user is not None and not token.user.is_active:
             raise InvalidGrant(INVALID_REFRESH)
         scope = self._narrowed_scope(token)
+        target = self.target(scope, list(token.resources))  # before anything is spent
         # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
         with transaction.atomic(savepoint=False):
             live = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True, revoked_at__isnull=True)
@@ -50,6 +51,7 @@ class RefreshTokenGrant(Grant):
                     parent=token,
                     event=audit.REFRESH_TOKEN_ROTATED,
                     granted_resources=list(token.resources),
+                    target=target,
                     family_id=str(token.family_id),
                 )
         if not won:

@@ -41,7 +41,7 @@ class DeviceAuthorizationView(OAuthAPIView):
     """POST /device/: client authentication as at the token endpoint; answers RFC 8628 §3.2."""
 
     http_method_names = ["post"]
-    body_only_parameters = ("client_secret",)
+    body_only_parameters = ("client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):
         self.refuse_credentials_in_url(request)  # also when the body is empty

@@ -10,7 +10,8 @@ from oauth_provider.views.base import OAuthAPIView
 
 class TokenView(OAuthAPIView):
     http_method_names = ["post", "options"]
-    body_only_parameters = ("client_secret", "code", "code_verifier", "refresh_token", "password", "device_code")
+    body_only_parameters = ("client_secret", "client_assertion", "code", "code_verifier", "refresh_token", "password",
+                            "device_code")
 
     def post(self, request, *args, **kwargs):
         body = handle_token_request(

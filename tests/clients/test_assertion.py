@@ -87,7 +87,8 @@ def test_an_expired_assertion_is_refused(app):
 
 
 def test_an_assertion_living_longer_than_the_maximum_is_refused(app):
-    assert rejected(app, client_assertion(app, exp=int(time.time()) + 3600)) .startswith("The client assertion lives longer")
+    reason = rejected(app, client_assertion(app, exp=int(time.time()) + 3600))
+    assert reason.startswith("The client assertion lives longer")
 
 
 @override_settings(OAUTH_PROVIDER=oauth_settings_with(CLIENT_ASSERTION_MAX_LIFETIME=3600))
@@ -110,11 +111,13 @@ def test_every_required_claim_must_be_present(app, claim):
 
 
 def test_iss_must_be_the_client_id(app):
-    assert rejected(app, client_assertion(app, iss="someone-else")) == "The client assertion comes from another issuer (iss)."
+    reason = rejected(app, client_assertion(app, iss="someone-else"))
+    assert reason == "The client assertion comes from another issuer (iss)."
 
 
 def test_sub_must_be_the_client_id(app):
-    assert rejected(app, client_assertion(app, sub="someone-else")) == "The client assertion's sub is not the client_id."
+    reason = rejected(app, client_assertion(app, sub="someone-else"))
+    assert reason == "The client assertion's sub is not the client_id."
 
 
 def test_a_key_the_client_did_not_register_is_refused(app):
