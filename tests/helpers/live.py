@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin
+
 import jwt
 import requests
+
+PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
 
 def metadata(issuer: str) -> dict:
@@ -20,3 +25,39 @@ def verify(issuer: str, token: str) -> dict:
     jwks_client = jwt.PyJWKClient(metadata(issuer)["jwks_uri"])
     signing_key = jwks_client.get_signing_key_from_jwt(token)
     return jwt.decode(token, signing_key.key, algorithms=["RS256", "ES256", "EdDSA"], audience=issuer, issuer=issuer)
+
+
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def log_in_and_consent(authorization_url: str, username: str) -> str:
+    """Drive the browser part with requests: login form, consent form; return the redirect Location."""
+    with requests.Session() as browser:
+        return _log_in_and_consent(browser, authorization_url, username)
+
+
+def _log_in_and_consent(browser: requests.Session, authorization_url: str, username: str) -> str:
+    login_page = browser.get(authorization_url, timeout=10)
+    assert "/accounts/login/" in login_page.url
+    consent_page = browser.post(
+        login_page.url,
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "next": re.search(r'name="next" value="([^"]*)"', login_page.text).group(1).replace("&amp;", "&"),
+            "csrfmiddlewaretoken": CSRF_INPUT.search(login_page.text).group(1),
+        },
+        timeout=10,
+    )
+    assert consent_page.status_code == 200
+    assert "Allow" in consent_page.text
+    action = FORM_ACTION.search(consent_page.text).group(1).replace("&amp;", "&")
+    decision = browser.post(
+        urljoin(consent_page.url, action),
+        data={"decision": "allow", "csrfmiddlewaretoken": CSRF_INPUT.search(consent_page.text).group(1)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert decision.status_code == 303
+    return decision.headers["Location"]

@@ -4,8 +4,6 @@ Authorization code + PKCE S256, with the RFC 9207 ``iss`` parameter, then a refr
 token is verified with PyJWT against the served JWKS.
 """
 
-import re
-from urllib.parse import urljoin
 
 import jwt
 import pytest
@@ -14,45 +12,10 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
 from tests.factories import UserFactory, WebApplicationFactory
+from tests.helpers.live import log_in_and_consent
 
 REDIRECT_URI = "https://client.example.test/callback"
 PASSWORD = "correct horse battery staple"
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
-
-
-def log_in_and_consent(authorization_url: str, username: str) -> str:
-    """Drive the browser part with requests: login form, consent form; return the redirect Location."""
-    with requests.Session() as browser:
-        return _log_in_and_consent(browser, authorization_url, username)
-
-
-def _log_in_and_consent(browser: requests.Session, authorization_url: str, username: str) -> str:
-    login_page = browser.get(authorization_url, timeout=10)
-    assert "/accounts/login/" in login_page.url
-    consent_page = browser.post(
-        login_page.url,
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "next": re.search(r'name="next" value="([^"]*)"', login_page.text).group(1).replace("&amp;", "&"),
-            "csrfmiddlewaretoken": CSRF_INPUT.search(login_page.text).group(1),
-        },
-        timeout=10,
-    )
-    assert consent_page.status_code == 200
-    assert "Allow" in consent_page.text
-    action = FORM_ACTION.search(consent_page.text).group(1).replace("&amp;", "&")
-    decision = browser.post(
-        urljoin(consent_page.url, action),
-        data={"decision": "allow", "csrfmiddlewaretoken": CSRF_INPUT.search(consent_page.text).group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert decision.status_code == 303
-    return decision.headers["Location"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_authlib_client_runs_code_pkce_and_refresh(live_issuer):
     app = WebApplicationFactory(redirect_uris=REDIRECT_URI)
