@@ -60,7 +60,6 @@ def claims_of(response) -> dict:
 # --- private_key_jwt at every endpoint ---------------------------------------------------------
 
 
-@pytest.mark.security("S3")
 def test_a_private_key_jwt_client_gets_a_token(client, app):
     response = post_with_assertion(client, "/oauth/token/", app, {"grant_type": "client_credentials"})
     assert claims_of(response)["client_id"] == app.client_id
