@@ -7,6 +7,7 @@ Fetching a ``jwks_uri`` is ``clients/keys.py``; verifying an assertion is ``clie
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,6 +131,13 @@ def key_fits_algorithm(key: Any, alg: str) -> bool:
 _CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
+def _is_non_public_ip_literal(host: str) -> bool:
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: where it leads is checked when connecting
+
+
 def jwks_uri_problem(uri: str) -> str | None:
     """Why ``uri`` is not an acceptable ``jwks_uri``; None when it is.
 
@@ -153,8 +161,10 @@ def jwks_uri_problem(uri: str) -> str | None:
         return "jwks_uri must not contain a fragment."
     loopback_allowed = bool(oauth_settings.CLIENT_JWKS_URI_ALLOW_LOOPBACK)
     if parts.scheme == "https":
-        if is_local_fetch_host(host) and not loopback_allowed:
-            return "jwks_uri must not point to this machine."
+        if is_local_fetch_host(host):
+            return None if loopback_allowed else "jwks_uri must not point to this machine."
+        if _is_non_public_ip_literal(host):
+            return "jwks_uri must not point to a private or reserved address."
         return None
     if parts.scheme == "http" and loopback_allowed and is_local_fetch_host(host):
         return None
