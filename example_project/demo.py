@@ -34,6 +34,14 @@ class DemoClient:
     served_by_site: bool = False
     # Where RP-initiated logout may send the user back (OpenID Connect), paths on this site.
     post_logout_paths: list[str] = field(default_factory=list)
+    # Absolute redirect URIs (the loopback URIs of native apps and scripts), besides redirect_paths.
+    redirect_uris: list[str] = field(default_factory=list)
+    # private_key_jwt (RFC 7523): the client authenticates with DEMO_BANK_PRIVATE_KEY, not a secret.
+    private_key_jwt: bool = False
+    require_pushed_authorization_requests: bool = False
+    # A resource server (RFC 8707): the resource paths it serves (under the site) and the scopes it accepts.
+    resource_paths: list[str] = field(default_factory=list)
+    resource_scopes: str = ""
 
 
 USERS = [
@@ -85,6 +93,30 @@ CLIENTS = [
         description="\"Sign in with the demo provider\": OpenID Connect (ID Token, UserInfo, logout).",
     ),
     DemoClient(
+        client_id="demo-bank",
+        name="Demo Bank Connector",
+        client_type="confidential",
+        grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        scopes="read write",
+        redirect_uris=["http://127.0.0.1/callback"],
+        private_key_jwt=True,
+        require_pushed_authorization_requests=True,
+        description="A high-security client: private_key_jwt, pushed authorization requests only, "
+        "tokens for one resource (example_project/high_security_client.py).",
+    ),
+    DemoClient(
+        client_id="demo-notes-api",
+        name="Demo Notes API (resource server)",
+        client_type="confidential",
+        grant_types=["client_credentials"],
+        scopes="read",
+        secret="demo-notes-api-secret-not-for-production-01",
+        resource_paths=["/api/notes/"],
+        resource_scopes="read write",
+        description="A resource server: tokens asked for resource <site>/api/notes/ have it as aud, and it "
+        "may introspect them.",
+    ),
+    DemoClient(
         client_id="demo-device",
         name="Demo TV Device",
         client_type="public",
@@ -93,6 +125,31 @@ CLIENTS = [
         description="A device without a browser (device authorization grant).",
     ),
 ]
+
+
+# The demo bank connector's private key (EC P-256). A demo value, committed so that a fresh
+# `make demo` can run the private_key_jwt example; a real client keeps its key to itself.
+DEMO_BANK_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWKiscSxtIaN+yG3P
+lW2PNRkD1mQR7TDw0zD4rTkL2QihRANCAAT6njDJQ0unbk2B9OuwNAf+EVyKqRD4
+m92xPMrV/LShqXYkm9f1Pv5VvgBMF4ar9JzXG2IjB0b7sSXIDtE+pjqY
+-----END PRIVATE KEY-----
+"""
+DEMO_BANK_KID = "demo-bank-2026"
+
+
+def demo_bank_private_key():
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(DEMO_BANK_PRIVATE_KEY.encode(), password=None)
+
+
+def demo_bank_jwks() -> dict:
+    """The public half of DEMO_BANK_PRIVATE_KEY as the JWK Set the client registers."""
+    from jwt.algorithms import ECAlgorithm
+
+    public = ECAlgorithm.to_jwk(demo_bank_private_key().public_key(), as_dict=True)
+    return {"keys": [{**public, "kid": DEMO_BANK_KID, "use": "sig", "alg": "ES256"}]}
 
 
 def base_url() -> str:

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
+from oauth_provider.jwk_sets import allowed_assertion_algorithms
 from oauth_provider.scopes import SCOPE_TOKEN
 
 # W003's bound, also the bound of a client's own access_token_lifetime (W010).
@@ -77,7 +78,9 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     except ImproperlyConfigured as exc:
         errors.append(checks.Error(str(exc), id="oauth_provider.E005"))
     lifetimes = ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS",
-                 "DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW")
+                 "DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW",
+                 "PUSHED_AUTHORIZATION_REQUEST_LIFETIME", "PUSHED_AUTHORIZATION_REQUEST_INTERACTION_SECONDS",
+                 "CLIENT_ASSERTION_MAX_LIFETIME", "CLIENT_JWKS_MIN_REFETCH_SECONDS", "CLIENT_JWKS_TIMEOUT")
     for name in lifetimes:
         value = getattr(oauth_settings, name)
         if not isinstance(value, int) or value <= 0:
@@ -87,6 +90,10 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
     errors.extend(_registration_errors())
     errors.extend(_dpop_errors())
+    try:
+        allowed_assertion_algorithms()
+    except ImproperlyConfigured as exc:
+        errors.append(checks.Error(str(exc), id="oauth_provider.E015"))
     return errors
 
 
@@ -194,6 +201,15 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "SECTOR_IDENTIFIER_ALLOW_LOOPBACK is on: registration may make this server fetch http://127.0.0.1.",
                 hint="It is for tests against a live server only; remove it in production.",
                 id="oauth_provider.W013",
+            )
+        )
+    if oauth_settings.CLIENT_JWKS_URI_ALLOW_LOOPBACK:
+        warnings.append(
+            checks.Warning(
+                "Client jwks_uris may point to loopback addresses over plain http.",
+                hint="Turn CLIENT_JWKS_URI_ALLOW_LOOPBACK off outside tests: a registered client could make the "
+                     "server fetch from services on its own machine.",
+                id="oauth_provider.W015",
             )
         )
     return warnings

@@ -12,6 +12,9 @@ What goes, and why it is safe:
 - audit events older than ``AUDIT_RETENTION_DAYS`` (never, when it is None), and the dashboard's
   hourly roll-ups of the hours they were in (``activity_rollup.forget_before``): the roll-ups follow
   the audit trail's retention, so the dashboard never shows counts of events that are gone;
+- pushed authorization requests whose browser can no longer finish with them (expiry plus the
+  interaction window), and the jtis of client assertions past their expiry (a replay would be
+  refused as expired anyway);
 - retired signing keys no live token can need (``key_rotation.delete_expired_retired_keys``).
 """
 
@@ -29,7 +32,16 @@ from django.utils import timezone
 from oauth_provider.admin.rollup import ceil_hour, forget_before
 from oauth_provider.conf import oauth_settings
 from oauth_provider.keys.rotation import delete_expired_retired_keys
-from oauth_provider.models import AccessToken, ActivityHour, AuditEvent, AuthorizationCode, DeviceCode, RefreshToken
+from oauth_provider.models import (
+    AccessToken,
+    ActivityHour,
+    AuditEvent,
+    AuthorizationCode,
+    ClientAssertionJti,
+    DeviceCode,
+    PushedAuthorizationRequest,
+    RefreshToken,
+)
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -101,11 +113,14 @@ def expired_querysets(now: datetime | None = None) -> list[tuple[str, QuerySet]]
         family_id=OuterRef("family_id"), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
         family_expires_at__gt=now,
     )
+    interaction = timedelta(seconds=oauth_settings.PUSHED_AUTHORIZATION_REQUEST_INTERACTION_SECONDS)
     querysets = [
         ("access tokens", AccessToken.objects.filter(expires_at__lte=now)),
         ("refresh tokens", RefreshToken.objects.filter(~Exists(live_in_family))),
         ("authorization codes", AuthorizationCode.objects.filter(expires_at__lte=now)),
         ("device codes", DeviceCode.objects.filter(expires_at__lte=now)),
+        ("pushed authorization requests", PushedAuthorizationRequest.objects.filter(expires_at__lte=now - interaction)),
+        ("client assertion jtis", ClientAssertionJti.objects.filter(expires_at__lte=now)),
     ]
     cutoff = audit_cutoff(now)
     if cutoff is not None:

@@ -143,6 +143,26 @@ DEFAULTS: dict[str, Any] = {
     "SECTOR_IDENTIFIER_MAX_BYTES": 65536,
     # Allow http://127.0.0.1 sector identifier URIs (tests against a live server only; never in production).
     "SECTOR_IDENTIFIER_ALLOW_LOOPBACK": False,
+    # --- high-security clients: PAR (RFC 9126), private_key_jwt (RFC 7523), resource indicators (RFC 8707) ---
+    # Seconds a pushed request_uri stays usable (expires_in of the PAR response, RFC 9126 §2.2).
+    "PUSHED_AUTHORIZATION_REQUEST_LIFETIME": 60,
+    # Seconds the browser that first arrived with a request_uri has to finish (log in, consent).
+    "PUSHED_AUTHORIZATION_REQUEST_INTERACTION_SECONDS": 600,
+    # Refuse authorization requests that were not pushed first, for every client (RFC 9126 §5).
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
+    # JWS algorithms accepted for private_key_jwt assertions: asymmetric only (none and HMAC are refused).
+    "CLIENT_ASSERTION_ALGORITHMS": ["RS256", "PS256", "ES256", "EdDSA"],
+    # Longest accepted time from now to a client assertion's exp, in seconds.
+    "CLIENT_ASSERTION_MAX_LIFETIME": 300,
+    # Clock skew tolerated on a client assertion's exp, nbf and iat, in seconds.
+    "CLIENT_ASSERTION_LEEWAY": 30,
+    # A client's jwks_uri: seconds its keys are kept (without Cache-Control max-age), least seconds
+    # between two fetches (no storm from forged kids), and seconds to wait for it.
+    "CLIENT_JWKS_CACHE_SECONDS": 300,
+    "CLIENT_JWKS_MIN_REFETCH_SECONDS": 30,
+    "CLIENT_JWKS_TIMEOUT": 5,
+    # Allow http jwks_uri on loopback and loopback peers (tests and local demos only; a check warns).
+    "CLIENT_JWKS_URI_ALLOW_LOOPBACK": False,
     # --- resource side (oauth_provider.resource): validating access tokens presented to APIs ---
     # The `aud` an API accepts; None means ACCESS_TOKEN_AUDIENCE (or the issuer), what this server issues.
     "RESOURCE_AUDIENCE": None,

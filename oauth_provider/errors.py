@@ -209,10 +209,29 @@ class RegistrationNotSupported(OAuthError):
     error = "registration_not_supported"
 
 
-class RequestUriNotSupported(OAuthError):
-    """Core §6: this server does not accept ``request_uri``."""
 
-    error = "request_uri_not_supported"
+# --- RFC 8707 §2 (resource indicators), RFC 9101 §7 (request_uri), RFC 7523 §3 (client assertions) ----
+
+
+class InvalidTarget(OAuthError):
+    """The requested resource is invalid, missing, unknown or malformed (RFC 8707 §2)."""
+
+    error = "invalid_target"
+
+
+class InvalidRequestUri(OAuthError):
+    """The request_uri is unknown, expired, used or not the client's (RFC 9101 §7, RFC 9126 §4)."""
+
+    error = "invalid_request_uri"
+
+
+class RejectedClientAssertion(InvalidClient):
+    """A client assertion failed a rule of RFC 7523 §3; ``reason`` is for the audit trail only, the
+    client is told no more than for any other failed client authentication (RFC 6749 §5.2)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
 
 
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -1,5 +1,6 @@
-"""HTTP parsing shared by every endpoint: where a request came from, its single-valued parameters,
-the ``Authorization`` header (Basic, Bearer and DPoP) and the one ``WWW-Authenticate`` challenge builder.
+"""HTTP parsing shared by every endpoint: where a request came from, its single-valued parameters
+(and the one multi-valued one, ``resource``), JSON bodies, the ``Authorization`` header (Basic, Bearer
+and DPoP), the one ``WWW-Authenticate`` challenge builder, and the absolute URLs of our endpoints.
 
 Protocol code receives these plain values, never an ``HttpRequest``.
 """
@@ -14,10 +15,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from django.core.exceptions import BadRequest
 from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
 
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClient, InvalidRequest
@@ -46,6 +48,9 @@ TOO_LONG = "too long"
 HAS_NUL = "contains a NUL character"
 # Longer parameter names are refused (and cut to this length when named in an error).
 MAX_NAME_LENGTH = 100
+# Parameters that may be repeated: RFC 8707 §2 ``resource`` (one per resource). ``read_parameters``
+# leaves them out; ``resources`` reads them.
+MULTI_VALUED = frozenset({"resource"})
 
 
 def read_parameters(data: QueryDict) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -60,6 +65,8 @@ def read_parameters(data: QueryDict) -> tuple[dict[str, str], list[tuple[str, st
     params: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
     for name, values in data.lists():
+        if name in MULTI_VALUED:
+            continue
         value = values[0]
         if len(values) > 1:
             problems.append((name, REPEATED))
@@ -145,6 +152,17 @@ def _check_json_string(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidRequest("The request body holds an unpaired surrogate (\\uD800-\\uDFFF).") from exc
+
+
+def resources(data: QueryDict) -> list[str]:
+    """The ``resource`` parameters (RFC 8707 §2), in order, empty ones dropped; too long or NUL is
+    ``invalid_request``. Whether they name registered resources is ``clients.resources``'s business."""
+    limit = oauth_settings.MAX_PARAMETER_LENGTH
+    values = [value for value in data.getlist("resource") if value]
+    for value in values:
+        if len(value) > limit or "\x00" in value:
+            raise InvalidRequest("A resource parameter is too long or contains a NUL character.")
+    return values
 
 
 # --- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3, RFC 7617 §2) ----------------------------
@@ -286,6 +304,19 @@ def request_bearer_token(request: Any) -> str | None:
     if found is None or found[0] != ACCESS_TOKEN_SCHEMES["bearer"]:
         return None
     return found[1]
+
+
+# --- our own URLs ------------------------------------------------------------------------------
+
+
+def endpoint_url(name: str) -> str | None:
+    """Absolute URL of one of our endpoints on the issuer's origin, or None if it is not routed."""
+    try:
+        path = reverse(f"oauth_provider:{name}")
+    except NoReverseMatch:
+        return None
+    issuer = urlsplit(oauth_settings.ISSUER)
+    return f"{issuer.scheme}://{issuer.netloc}{path}"
 
 
 # --- outbound fetches -------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The one place JWTs are signed and checked: JOSE profiles, over PyJWT (RFC 7515, RFC 7519, RFC 8725).
 
 A *profile* names what kind of JWT a token is: its ``typ`` header (explicit typing, RFC 8725 §3.11) and
-the claims it must carry: ``ACCESS_TOKEN`` (RFC 9068), ``ID_TOKEN`` (OpenID Connect Core §2) and
-``DPOP_PROOF`` (``dpop+jwt``, RFC 9449 §4.2); ``issue`` and ``verify`` are the same for every profile.
+the claims it must carry: ``ACCESS_TOKEN`` (RFC 9068), ``ID_TOKEN`` (OpenID Connect Core §2),
+``CLIENT_ASSERTION`` (RFC 7523 §3, what a ``private_key_jwt`` client signs; ``clients/assertion.py`` adds
+its own rules) and ``DPOP_PROOF`` (``dpop+jwt``, RFC 9449 §4.2); ``issue`` and ``verify`` are the same for
+every profile.
 
 - ``issue(claims, key)`` signs a JWT of a profile with one of our keys (header ``typ``, ``kid``, ``alg``).
 - ``verify(token, ...)`` is the only checker: the authorization server's own look-ups (introspection,
@@ -57,6 +59,12 @@ class Profile:
     typ: str
     required_claims: tuple[str, ...]
     string_claims: tuple[str, ...] = ()
+    # What the JWT is called in error messages.
+    noun: str = "access token"
+    # Whether a JWT without ``typ`` is of this profile (JWTs signed by others often carry none).
+    typ_optional: bool = False
+    # Whether the header must name its key; without one, ``key_for(None)`` decides (e.g. a single key).
+    kid_required: bool = True
 
     def accepts_type(self, typ: Any) -> bool:
         """Whether a ``typ`` header value names this profile's media type.
@@ -66,6 +74,8 @@ class Profile:
         Hence RFC 9068 §4 requires accepting both "at+jwt" and "application/at+jwt"; any case of either
         is the same media type. Anything else, or no ``typ``, is another kind of JWT (docs/SECURITY.md S15).
         """
+        if typ is None:
+            return self.typ_optional
         if not isinstance(typ, str):
             return False
         typ = typ.lower()
@@ -92,6 +102,17 @@ ID_TOKEN = Profile(
 )
 ID_TOKEN_HEADER_TYPE = "JWT"
 
+# RFC 7523 §3 (and OIDC Core §9): a client authenticating with a JWT it signed. No ``typ`` is defined for
+# it; "JWT" (RFC 7519 §5.1) or none is accepted, any other type (an access token, a DPoP proof) is not.
+CLIENT_ASSERTION = Profile(
+    typ="jwt",
+    required_claims=("iss", "sub", "aud", "exp", "jti"),
+    string_claims=("iss", "sub", "jti"),
+    noun="client assertion",
+    typ_optional=True,
+    kid_required=False,
+)
+
 
 class SigningKey(Protocol):
     """What ``issue`` needs of a key (``keys.LoadedKey`` is one)."""
@@ -101,7 +122,7 @@ class SigningKey(Protocol):
     private_key: Any
 
 
-KeyLookup = Callable[[str], "PyJWK | None"]
+KeyLookup = Callable[["str | None"], "PyJWK | None"]
 
 
 def check_algorithms(algorithms: Collection[str]) -> tuple[str, ...]:
@@ -149,7 +170,7 @@ def verify(
     *,
     key_for: KeyLookup,
     issuer: str,
-    audience: str | None,
+    audience: str | Collection[str] | None,
     algorithms: Collection[str],
     leeway: float = 0,
     check_time: bool = True,
@@ -158,40 +179,43 @@ def verify(
     """The claims of a token of ``profile`` signed by a trusted key, else ``InvalidToken`` saying why.
 
     - ``key_for(kid)`` gives the trusted key named by the header's ``kid`` (or None); ``jku``, ``x5u``,
-      ``jwk`` and ``x5c`` are never used.
+      ``jwk`` and ``x5c`` are never used. A profile whose ``kid`` is optional calls ``key_for(None)``.
     - The algorithm must be in ``algorithms`` and be the key's own (RFC 8725 §3.1): an RSA key never
       verifies an HMAC or EC signature; none and HMAC are refused whatever the list says.
     - ``typ`` must be the profile's (``Profile.accepts_type``) and its required claims present.
-    - ``iss`` must be ``issuer``; ``aud`` must contain ``audience``, unless it is None: the
-      authorization server's introspection decides itself who may see which audience.
+    - ``iss`` must be ``issuer``; ``aud`` must contain ``audience`` (one of them, when it is a list),
+      unless it is None: the authorization server's introspection decides itself who may see which audience.
     - ``exp``, ``nbf`` and ``iat`` are checked with ``leeway`` unless ``check_time`` is False: the
       authorization server's look-ups let the stored row (and RFC 7662 ``active``) decide liveness,
       so an expired token of ours can still be introspected (inactive) and revoked (RFC 7009 §2.2).
     """
+    noun = profile.noun
     header = unverified_header(token)
     algorithm = header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in algorithms or algorithm in FORBIDDEN_ALGORITHMS:
-        raise InvalidToken("The access token is signed with an algorithm that is not accepted.")
+        raise InvalidToken(f"The {noun} is signed with an algorithm that is not accepted.")
     if not profile.accepts_type(header.get("typ")):
-        raise InvalidToken(f"The token is not an access token (typ must be {profile.typ}).")
+        article = "an" if noun[0] in "aeiou" else "a"
+        raise InvalidToken(f"The token is not {article} {noun} (typ must be {profile.typ}).")
     kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise InvalidToken("The access token names no signing key (kid).")
+    if (profile.kid_required or kid is not None) and (not isinstance(kid, str) or not kid):
+        raise InvalidToken(f"The {noun} names no signing key (kid).")
     key = key_for(kid)
     if key is None:
-        raise InvalidToken("The access token is signed with an unknown key.")
+        raise InvalidToken(f"The {noun} is signed with an unknown key.")
     if key.algorithm_name != algorithm:
-        raise InvalidToken("The access token's algorithm does not match its key.")
+        raise InvalidToken(f"The {noun}'s algorithm does not match its key.")
     claims = _decode(token, key, algorithm, issuer=issuer, audience=audience, leeway=leeway,
                      check_time=check_time, profile=profile)
     for name in profile.string_claims:
         if not isinstance(claims[name], str) or not claims[name]:
-            raise InvalidToken(f"The access token's {name} claim is invalid.")
+            raise InvalidToken(f"The {noun}'s {name} claim is invalid.")
     return claims
 
 
-def _decode(token: str, key: PyJWK, algorithm: str, *, issuer: str, audience: str | None, leeway: float,
-            check_time: bool, profile: Profile) -> dict[str, Any]:
+def _decode(token: str, key: PyJWK, algorithm: str, *, issuer: str, audience: str | Collection[str] | None,
+            leeway: float, check_time: bool, profile: Profile) -> dict[str, Any]:
+    noun = profile.noun
     options = {
         "require": list(profile.required_claims),
         "verify_aud": audience is not None,
@@ -203,19 +227,20 @@ def _decode(token: str, key: PyJWK, algorithm: str, *, issuer: str, audience: st
         return jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer, leeway=leeway,
                           options=options)
     except jwt.ExpiredSignatureError:
-        raise InvalidToken("The access token expired.") from None
+        raise InvalidToken(f"The {noun} expired.") from None
     except jwt.ImmatureSignatureError:
-        raise InvalidToken("The access token is not valid yet.") from None
+        raise InvalidToken(f"The {noun} is not valid yet.") from None
     except jwt.InvalidAudienceError:
-        raise InvalidToken("The access token is not meant for this API (aud).") from None
+        meant_for = "this API" if profile is ACCESS_TOKEN else "this server"
+        raise InvalidToken(f"The {noun} is not meant for {meant_for} (aud).") from None
     except jwt.InvalidIssuerError:
-        raise InvalidToken("The access token comes from another issuer (iss).") from None
+        raise InvalidToken(f"The {noun} comes from another issuer (iss).") from None
     except jwt.MissingRequiredClaimError as exc:
-        raise InvalidToken(f"The access token lacks the {exc.claim} claim.") from None
+        raise InvalidToken(f"The {noun} lacks the {exc.claim} claim.") from None
     except jwt.InvalidSignatureError:
-        raise InvalidToken("The access token signature is invalid.") from None
+        raise InvalidToken(f"The {noun} signature is invalid.") from None
     except jwt.PyJWTError:
-        raise InvalidToken("The access token is invalid.") from None
+        raise InvalidToken(f"The {noun} is invalid.") from None
 
 
 def parse_jwk_set(document: Any) -> dict[str, PyJWK]:

@@ -14,6 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 
 from oauth_provider import keys
 from oauth_provider.clients import lifecycle
+from oauth_provider.clients.keys import clear_client_key_sets
 from oauth_provider.conf import RELOADING_SETTINGS, oauth_settings
 from oauth_provider.models import Application, SigningKey
 from oauth_provider.oidc.sessions import record_login
@@ -60,6 +61,7 @@ def settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in RELOADING_SETTINGS:
         keys.clear_cache()
         reset_validator()
+        clear_client_key_sets()  # CLIENT_JWKS_* shape the client key sets
 
 
 def connect_keys() -> None:

@@ -7,6 +7,7 @@ from oauth_provider.views.device import DeviceAuthorizationView, device_verify_d
 from oauth_provider.views.end_session import end_session_confirm_view, end_session_view
 from oauth_provider.views.introspect import IntrospectionView
 from oauth_provider.views.metadata import jwks_view
+from oauth_provider.views.par import PushedAuthorizationRequestView
 from oauth_provider.views.register import ClientConfigurationView, RegistrationView
 from oauth_provider.views.revoke import RevocationView
 from oauth_provider.views.token import TokenView
@@ -18,6 +19,7 @@ urlpatterns = [
     path("authorize/", authorize_view, name="authorize"),
     path("token/", TokenView.as_view(), name="token"),
     path("jwks/", jwks_view, name="jwks"),
+    path("par/", PushedAuthorizationRequestView.as_view(), name="pushed_authorization_request"),
     path("revoke/", RevocationView.as_view(), name="revoke"),
     path("introspect/", IntrospectionView.as_view(), name="introspect"),
     path("register/", RegistrationView.as_view(), name="register"),

@@ -13,11 +13,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "oauth_provider"
 TOP_LEVEL_SHARED = {
     "conf", "errors", "crypto", "http", "jose", "scopes", "redirect_uris", "audit", "signals", "ratelimit",
     "dpop",
+    "jwk_sets",
 }
 # The shared modules use the models and the key store (jose signs and verifies with the keys).
 SHARED_MAY_IMPORT = TOP_LEVEL_SHARED | {"models", "keys"}
 ALLOWED = {
-    "models": {"conf", "crypto", "scopes", "redirect_uris"},
+    # jwk_sets: the pure rules of client JWK Sets, which Application.clean applies (like redirect_uris).
+    "models": {"conf", "crypto", "scopes", "redirect_uris", "jwk_sets"},
     "keys": TOP_LEVEL_SHARED | {"models"},
     "tokens": TOP_LEVEL_SHARED | {"models", "keys", "oidc"},
     # OpenID Connect's domain (claims, subjects, login time, ID Tokens): under tokens, which put the

@@ -278,3 +278,24 @@ def test_command_refuses_a_negative_progress_interval():
 
     with pytest.raises(CommandError):
         call_command("oauth_cleanup", "--progress-every", "-1", stdout=StringIO())
+
+
+def test_expired_pushed_requests_and_assertion_jtis_go_live_ones_stay(application):
+    from oauth_provider.models import ClientAssertionJti, PushedAuthorizationRequest
+
+    now = timezone.now()
+
+    def pushed(expires_at):
+        return PushedAuthorizationRequest.objects.create(
+            request_uri_digest=crypto.digest(uuid.uuid4().hex), application=application, expires_at=expires_at
+        )
+
+    # Past its expiry but a browser may still be finishing (interaction window): kept.
+    finishing = pushed(now - timedelta(seconds=30))
+    pushed(now - timedelta(seconds=601))
+    ClientAssertionJti.objects.create(application=application, jti_digest="a" * 64, expires_at=now + PAST)
+    live_jti = ClientAssertionJti.objects.create(application=application, jti_digest="b" * 64, expires_at=now + FUTURE)
+    result = {r.name: r.count for r in clean_up()}
+    assert result["pushed authorization requests"] == 1 and result["client assertion jtis"] == 1
+    assert list(PushedAuthorizationRequest.objects.values_list("pk", flat=True)) == [finishing.pk]
+    assert list(ClientAssertionJti.objects.values_list("pk", flat=True)) == [live_jti.pk]

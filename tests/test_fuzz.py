@@ -33,6 +33,7 @@ FUZZ = settings(
 TOKEN_ERRORS = {
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope",
+    "invalid_target",  # RFC 8707 §2: a resource parameter the server does not serve
 }
 PARAMETER_NAMES = [
     "grant_type", "client_id", "client_secret", "code", "redirect_uri", "code_verifier", "refresh_token",

@@ -38,7 +38,7 @@ from oauth_provider.admin.filters import AuditEventNameFilter, GrantTypeFilter, 
 from oauth_provider.clients import lifecycle
 from oauth_provider.clients.consent import TRUST_FIELDS, forget_consents
 from oauth_provider.conf import oauth_settings
-from oauth_provider.endpoints.metadata import endpoint_url
+from oauth_provider.http import endpoint_url
 from oauth_provider.models import (
     AccessToken,
     ActivityDashboard,
@@ -99,6 +99,12 @@ class ApplicationForm(forms.ModelForm):
         "post_logout_redirect_uris": "Post-logout redirect URIs",
         "require_auth_time": "Require auth_time",
         "default_max_age": "Default max_age",
+        "resource_scopes": "Resource scopes",
+        "token_endpoint_auth_method": "Token endpoint auth method",
+        "token_endpoint_auth_signing_alg": "Signing alg",
+        "jwks": "JWKS",
+        "jwks_uri": "JWKS URI",
+        "require_pushed_authorization_requests": "Require pushed authorization requests",
         "is_active": "Active",
     }
 
@@ -151,6 +157,10 @@ class ApplicationForm(forms.ModelForm):
         fields = [
             "name",
             "client_type",
+            "token_endpoint_auth_method",
+            "token_endpoint_auth_signing_alg",
+            "jwks",
+            "jwks_uri",
             "grant_types",
             "redirect_uris",
             "allowed_scopes",
@@ -158,6 +168,7 @@ class ApplicationForm(forms.ModelForm):
             "require_pkce",
             "allow_plain_pkce",
             "dpop_bound_access_tokens",
+            "require_pushed_authorization_requests",
             "skip_consent",
             "access_token_lifetime",
             "allowed_origins",
@@ -170,6 +181,7 @@ class ApplicationForm(forms.ModelForm):
             "post_logout_redirect_uris",
             "require_auth_time",
             "default_max_age",
+            "resource_scopes",
             "owner",
             "is_active",
         ]
@@ -248,10 +260,16 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     GRANTS_AND_SCOPES = ("Grants and scopes", {"fields": ("grant_types", "allowed_scopes", "default_scopes")})
     REDIRECTS = ("Redirects and origins", {"fields": ("redirect_uris", "allowed_origins")})
-    SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "dpop_bound_access_tokens", "skip_consent",
+    SECURITY = ("Security", {"fields": ("require_pkce", "allow_plain_pkce", "dpop_bound_access_tokens",
+                                        "require_pushed_authorization_requests", "skip_consent",
                                         "access_token_lifetime")})
-    RESOURCE = ("Resource server (introspection)", {"fields": ("is_resource_server", "resource_audiences"),
-                                                    "classes": ("collapse",)})
+    AUTHENTICATION = ("Client authentication (private_key_jwt)", {
+        "fields": ("token_endpoint_auth_method", "token_endpoint_auth_signing_alg", "jwks", "jwks_uri"),
+        "classes": ("collapse",),
+    })
+    RESOURCE = ("Resource server (introspection, resource indicators)", {
+        "fields": ("is_resource_server", "resource_audiences", "resource_scopes"), "classes": ("collapse",),
+    })
     OPENID = ("OpenID Connect", {
         "fields": ("id_token_signed_response_alg", "subject_type", "sector_identifier_uri",
                    "post_logout_redirect_uris", "require_auth_time", "default_max_age"),
@@ -267,10 +285,12 @@ class ApplicationAdmin(admin.ModelAdmin):
                 "fields": ("name", "client_type", "owner", "is_active"),
                 "description": "The client ID is generated when you save; it is shown on the next page.",
             })
-            return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE]
+            return [identity, self.AUTHENTICATION, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY,
+                    self.OPENID, self.RESOURCE]
         identity = ("Identity", {"fields": ("client_id_shown", "name", "client_type", "owner", "is_active")})
         history = ("History", {"fields": ("secret_updated_at", "created_at", "updated_at")})
-        return [identity, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY, self.OPENID, self.RESOURCE, history]
+        return [identity, self.AUTHENTICATION, self.REDIRECTS, self.GRANTS_AND_SCOPES, self.SECURITY,
+                self.OPENID, self.RESOURCE, history]
 
     @admin.display(description="Client ID")
     def client_id_shown(self, obj: Application) -> str:
@@ -314,6 +334,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         return self._rotate(request, application)
 
     def _rotate(self, request, application: Application):
+        if application.uses_private_key_jwt:
+            self.message_user(request, "private_key_jwt clients authenticate with their keys, not a secret.",
+                              messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:oauth_provider_application_change", args=[application.pk]))
         secret = application.generate_secret()
         application.save(update_fields=["client_secret_digest", "secret_updated_at", "updated_at"])
         audit.record(audit.CLIENT_SECRET_ROTATED, application=application, user=request.user, source="admin")
@@ -336,8 +360,8 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Application, form, change: bool) -> None:
         secret = None
-        if obj.client_type == ClientType.PUBLIC:
-            obj.client_secret_digest = ""
+        if obj.client_type == ClientType.PUBLIC or obj.uses_private_key_jwt:
+            obj.client_secret_digest = ""  # a private_key_jwt client proves itself with its key
         elif not obj.has_secret:
             secret = obj.generate_secret()
         activity_changed = change and "is_active" in form.changed_data

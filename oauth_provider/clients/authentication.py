@@ -1,8 +1,12 @@
-"""Client authentication (RFC 6749 §2.3): client_secret_basic, client_secret_post and none.
+"""Client authentication (RFC 6749 §2.3): client_secret_basic, client_secret_post, private_key_jwt
+(RFC 7523 §2.2, ``clients/assertion.py``) and none.
 
-Every endpoint that authenticates clients (token, revocation, introspection, device) calls
+Every endpoint that authenticates clients (token, revocation, introspection, device, PAR) calls
 ``authenticate_request``: read the credentials, count them against the rate limit where that is
 switched on, authenticate, audit a failure.
+
+A client registered for ``private_key_jwt`` must use it (it has no secret), and only such a client may.
+``client_secret_jwt`` is not offered: it needs the secret itself, and only its digest is stored.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from oauth_provider import audit, http, ratelimit
-from oauth_provider.errors import InvalidClient, InvalidRequest
+from oauth_provider.clients.assertion import (
+    CLIENT_ASSERTION_TYPE,
+    PRIVATE_KEY_JWT,
+    assertion_subject,
+    verify_client_assertion,
+)
+from oauth_provider.conf import oauth_settings
+from oauth_provider.errors import InvalidClient, InvalidRequest, RejectedClientAssertion
 from oauth_provider.models import Application
 
 CLIENT_SECRET_BASIC = "client_secret_basic"
@@ -19,13 +30,23 @@ CLIENT_SECRET_POST = "client_secret_post"
 NONE = "none"
 
 # Methods a confidential client may use; a public client uses "none".
-CONFIDENTIAL_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST)
+CONFIDENTIAL_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, PRIVATE_KEY_JWT)
 
 # The endpoints whose client authentication counts against the per-client request limit before the
 # secret is checked, so that guessing a secret is limited too. This set is the one switch: today only
 # the token endpoint (its per-address limit stays first in ``endpoints.token``).
 TOKEN, REVOCATION, INTROSPECTION, DEVICE_AUTHORIZATION = "token", "revocation", "introspection", "device"
-RATE_LIMITED_ENDPOINTS = frozenset({TOKEN})
+PUSHED_AUTHORIZATION = "pushed_authorization"
+# RFC 9126 §2: the PAR endpoint authenticates clients as the token endpoint does, with the same limit.
+RATE_LIMITED_ENDPOINTS = frozenset({TOKEN, PUSHED_AUTHORIZATION})
+# Each endpoint's URL name: a client assertion may name the endpoint it is sent to as its aud.
+ENDPOINT_URL_NAMES = {
+    TOKEN: "token",
+    REVOCATION: "revoke",
+    INTROSPECTION: "introspect",
+    DEVICE_AUTHORIZATION: "device_authorization",
+    PUSHED_AUTHORIZATION: "pushed_authorization_request",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,7 @@ class ClientCredentials:
     client_id: str
     client_secret: str | None
     method: str
+    assertion: str | None = None
 
 
 def read_client_credentials(authorization: str, params: Mapping[str, str]) -> ClientCredentials | None:
@@ -46,6 +68,10 @@ def read_client_credentials(authorization: str, params: Mapping[str, str]) -> Cl
     body_id = params.get("client_id")
     body_secret = params.get("client_secret")
     basic = http.basic_credentials(authorization)
+    if "client_assertion" in params or "client_assertion_type" in params:
+        if basic is not None or body_secret is not None:
+            raise InvalidRequest("Use one client authentication method, not a client assertion and a secret.")
+        return _assertion_credentials(params, body_id)
     if basic is not None:
         client_id, client_secret = basic
         if body_secret is not None:
@@ -62,6 +88,26 @@ def read_client_credentials(authorization: str, params: Mapping[str, str]) -> Cl
     return ClientCredentials(body_id, None, NONE)
 
 
+def _assertion_credentials(params: Mapping[str, str], body_id: str | None) -> ClientCredentials:
+    """RFC 7521 §4.2: client_assertion_type and client_assertion; client_id optional (the assertion's sub)."""
+    assertion = params.get("client_assertion")
+    if assertion is None or params.get("client_assertion_type") is None:
+        raise InvalidRequest("client_assertion and client_assertion_type are sent together.")
+    if params["client_assertion_type"] != CLIENT_ASSERTION_TYPE:
+        raise InvalidClient(f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}.")
+    client_id = body_id or assertion_subject(assertion)
+    if not client_id:
+        raise InvalidClient("The client assertion names no client.")
+    return ClientCredentials(client_id, None, PRIVATE_KEY_JWT, assertion)
+
+
+def assertion_audiences(endpoint: str) -> list[str]:
+    """What a client assertion sent to ``endpoint`` may name as ``aud``: the issuer, the token endpoint
+    (OIDC Core §9) and the endpoint itself (RFC 7523 §3 item 3, RFC 9126 §2)."""
+    urls = [http.endpoint_url("token"), http.endpoint_url(ENDPOINT_URL_NAMES.get(endpoint, endpoint))]
+    return list(dict.fromkeys([oauth_settings.ISSUER, *(url for url in urls if url)]))
+
+
 def authenticate_request(
     authorization: str, params: Mapping[str, str], *, endpoint: str, context: http.RequestContext = http.NO_CONTEXT
 ) -> Application:
@@ -71,11 +117,11 @@ def authenticate_request(
     credentials = read_client_credentials(authorization, params)
     if endpoint in RATE_LIMITED_ENDPOINTS:
         ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    return authenticate_client(credentials, context=context)
+    return authenticate_client(credentials, context=context, endpoint=endpoint)
 
 
 def authenticate_client(
-    credentials: ClientCredentials | None, *, context: http.RequestContext = http.NO_CONTEXT
+    credentials: ClientCredentials | None, *, context: http.RequestContext = http.NO_CONTEXT, endpoint: str = TOKEN
 ) -> Application:
     """The active client the credentials prove, or InvalidClient (audited, without the secret).
 
@@ -86,7 +132,7 @@ def authenticate_client(
     headers = http.basic_challenge() if credentials.method == CLIENT_SECRET_BASIC else {}
     # client_id is unique: no ORDER BY (Meta.ordering would add one), which the SQL compiler charges per request.
     application = next(iter(Application.objects.filter(client_id=credentials.client_id).order_by()[:1]), None)
-    reason = _failure_reason(application, credentials)
+    reason = _failure_reason(application, credentials, endpoint)
     if reason is not None:
         audit.record(
             audit.CLIENT_AUTH_FAILED,
@@ -100,11 +146,13 @@ def authenticate_client(
     return application
 
 
-def _failure_reason(application: Application | None, credentials: ClientCredentials) -> str | None:
+def _failure_reason(application: Application | None, credentials: ClientCredentials, endpoint: str) -> str | None:
     if application is None:
         return "unknown_client"
     if not application.is_active:
         return "inactive_client"
+    if credentials.method == PRIVATE_KEY_JWT or application.uses_private_key_jwt:
+        return _assertion_failure(application, credentials, endpoint)
     if application.is_confidential:
         if credentials.method == NONE:
             return "missing_secret"
@@ -112,4 +160,16 @@ def _failure_reason(application: Application | None, credentials: ClientCredenti
             return "wrong_secret"
     elif credentials.method != NONE:
         return "public_client_sent_secret"
+    return None
+
+
+def _assertion_failure(application: Application, credentials: ClientCredentials, endpoint: str) -> str | None:
+    if credentials.method != PRIVATE_KEY_JWT:
+        return "private_key_jwt_required"
+    if not application.uses_private_key_jwt:
+        return "private_key_jwt_not_registered"
+    try:
+        verify_client_assertion(application, credentials.assertion or "", audiences=assertion_audiences(endpoint))
+    except RejectedClientAssertion as exc:
+        return exc.reason
     return None

@@ -13,16 +13,20 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
+from oauth_provider.clients.assertion import PRIVATE_KEY_JWT
 from oauth_provider.clients.authentication import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClientMetadata, InvalidRedirectUri
-from oauth_provider.models import Application, ClientType, GrantType, SubjectType
+from oauth_provider.jwk_sets import allowed_assertion_algorithms, jwks_problems, jwks_uri_problem
+from oauth_provider.models import Application, ClientType, GrantType, SubjectType, TokenEndpointAuthMethod
 from oauth_provider.models.clients import ID_TOKEN_ALGORITHMS
 from oauth_provider.oidc.sectors import SectorIdentifierError, verify_sector_identifier
 from oauth_provider.redirect_uris import validate_redirect_uri
 from oauth_provider.scopes import parse_scope, scope_string
 
-TOKEN_ENDPOINT_AUTH_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE)
+TOKEN_ENDPOINT_AUTH_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, PRIVATE_KEY_JWT, NONE)
+# client_secret_jwt needs the secret itself as HMAC key; this server keeps only its digest.
+CLIENT_SECRET_JWT = "client_secret_jwt"
 # Grants that registration never grants: legacy opt-ins an administrator must set by hand.
 UNREGISTRABLE_GRANTS = {GrantType.PASSWORD, GrantType.IMPLICIT}
 # response_type -> the grant it belongs to (RFC 7591 §2.1); only "code" can be registered.
@@ -51,6 +55,10 @@ class ClientMetadata:
     dpop_bound_access_tokens: bool = False
     # OpenID Connect Dynamic Registration 1.0 §2 and RP-Initiated Logout 1.0 §3.1: model fields.
     oidc: dict[str, Any] = field(default_factory=dict)
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str = ""
+    token_endpoint_auth_signing_alg: str = ""
+    require_pushed_authorization_requests: bool = False
 
     @property
     def client_type(self) -> str:
@@ -93,6 +101,11 @@ def validate_client_metadata(body: Any) -> ClientMetadata:
     if not isinstance(body, dict):
         raise InvalidClientMetadata("The request body must be a JSON object of client metadata.")
     method = _string(body, "token_endpoint_auth_method") or CLIENT_SECRET_BASIC  # RFC 7591 §2 default
+    if method == CLIENT_SECRET_JWT:
+        raise InvalidClientMetadata(
+            "client_secret_jwt is not supported: this server keeps only a digest of client secrets. "
+            "Use private_key_jwt."
+        )
     if method not in TOKEN_ENDPOINT_AUTH_METHODS:
         raise InvalidClientMetadata(
             f"token_endpoint_auth_method must be one of {', '.join(TOKEN_ENDPOINT_AUTH_METHODS)}."
@@ -116,6 +129,10 @@ def validate_client_metadata(body: Any) -> ClientMetadata:
     if grant_types == [GrantType.REFRESH_TOKEN]:
         raise InvalidClientMetadata("refresh_token alone grants nothing; add a grant that issues a first token.")
     redirect_uris = _redirect_uris(body, grant_types)
+    jwks, jwks_uri, signing_alg = _keys(body, method)
+    require_par = body.get("require_pushed_authorization_requests", False)
+    if not isinstance(require_par, bool):
+        raise InvalidClientMetadata("require_pushed_authorization_requests must be a boolean (RFC 9126 §6).")
     return ClientMetadata(
         client_name=_string(body, "client_name") or DEFAULT_CLIENT_NAME,
         redirect_uris=redirect_uris,
@@ -126,6 +143,10 @@ def validate_client_metadata(body: Any) -> ClientMetadata:
         extra=_extra_members(body),
         dpop_bound_access_tokens=_dpop_bound(body),
         oidc=_openid_members(body, redirect_uris),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        token_endpoint_auth_signing_alg=signing_alg,
+        require_pushed_authorization_requests=require_par,
     )
 
 
@@ -135,6 +156,32 @@ def _dpop_bound(body: dict) -> bool:
     if not isinstance(value, bool):
         raise InvalidClientMetadata("dpop_bound_access_tokens must be a boolean.")
     return value
+
+
+def _keys(body: dict, method: str) -> tuple[dict[str, Any] | None, str, str]:
+    """jwks / jwks_uri (RFC 7591 §2: not both) and token_endpoint_auth_signing_alg (OIDC Registration §2)."""
+    jwks = body.get("jwks")
+    jwks_uri = body.get("jwks_uri")
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidClientMetadata("Send jwks or jwks_uri, not both (RFC 7591 §2).")
+    if jwks is not None:
+        problems = jwks_problems(jwks)
+        if problems:
+            raise InvalidClientMetadata(f"jwks: {' '.join(problems)}"[:500])
+    if jwks_uri is not None:
+        problem = jwks_uri_problem(jwks_uri)
+        if problem:
+            raise InvalidClientMetadata(problem)
+    if method == PRIVATE_KEY_JWT and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("private_key_jwt needs the client's public keys: jwks or jwks_uri.")
+    signing_alg = body.get("token_endpoint_auth_signing_alg")
+    if signing_alg is not None:
+        allowed = allowed_assertion_algorithms()
+        if method != PRIVATE_KEY_JWT:
+            raise InvalidClientMetadata("token_endpoint_auth_signing_alg goes with private_key_jwt.")
+        if signing_alg not in allowed:
+            raise InvalidClientMetadata(f"token_endpoint_auth_signing_alg must be one of {', '.join(allowed)}.")
+    return jwks, jwks_uri or "", signing_alg or ""
 
 
 def _redirect_uris(body: dict, grant_types: list[str]) -> list[str]:
@@ -248,6 +295,14 @@ def apply_client_metadata(application: Application, metadata: ClientMetadata) ->
     application.dpop_bound_access_tokens = metadata.dpop_bound_access_tokens
     for name, value in metadata.oidc.items():
         setattr(application, name, value)
+    application.token_endpoint_auth_method = (
+        TokenEndpointAuthMethod.PRIVATE_KEY_JWT if metadata.token_endpoint_auth_method == PRIVATE_KEY_JWT
+        else TokenEndpointAuthMethod.SECRET_OR_NONE
+    )
+    application.jwks = metadata.jwks
+    application.jwks_uri = metadata.jwks_uri
+    application.token_endpoint_auth_signing_alg = metadata.token_endpoint_auth_signing_alg
+    application.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
     application.metadata = {
         **metadata.extra,
         "token_endpoint_auth_method": metadata.token_endpoint_auth_method,
@@ -274,6 +329,16 @@ def client_metadata_body(application: Application) -> dict[str, Any]:
     }
     if application.dpop_bound_access_tokens:
         body["dpop_bound_access_tokens"] = True
+    if application.uses_private_key_jwt:
+        body["token_endpoint_auth_method"] = PRIVATE_KEY_JWT
+    if application.jwks is not None:
+        body["jwks"] = application.jwks
+    if application.jwks_uri:
+        body["jwks_uri"] = application.jwks_uri
+    if application.token_endpoint_auth_signing_alg:
+        body["token_endpoint_auth_signing_alg"] = application.token_endpoint_auth_signing_alg
+    if application.require_pushed_authorization_requests:
+        body["require_pushed_authorization_requests"] = True
     if application.redirect_uri_list:
         body["redirect_uris"] = application.redirect_uri_list
     if application.allowed_scopes:

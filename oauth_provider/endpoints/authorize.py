@@ -4,12 +4,16 @@ Validation runs in the order that keeps the endpoint from being an open redirect
 (RFC 6749 §4.1.2.1, RFC 9700 §4.11): first the client and its redirect URI, whose failures are
 shown to the user (an OAuthError without ``redirect``); only then everything else, whose failures
 go back to the verified redirect URI (the OAuthError's ``redirect`` target) with ``state`` and ``iss``.
+
+A request may instead be pushed first (RFC 9126, ``endpoints/par.py``): ``client_id`` and ``request_uri``
+then name it, its stored parameters are validated here the same way, and the decision uses it up
+(``clients/pushed_requests.py``). ``resource`` (RFC 8707) names the resources the grant is for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,16 +22,25 @@ from django.utils import timezone
 
 from oauth_provider import audit, crypto, dpop, http
 from oauth_provider.clients.consent import consent_covers, remember_consent
+from oauth_provider.clients.pushed_requests import (
+    as_query,
+    claim_pushed_request,
+    is_pushed_request_uri,
+    spend_pushed_request,
+)
+from oauth_provider.clients.resources import token_target, validate_resources
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import (
     AccessDenied,
     InvalidClient,
     InvalidRequest,
+    InvalidRequestUri,
+    InvalidTarget,
     OAuthError,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType
+from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, PushedAuthorizationRequest
 from oauth_provider.oidc import authentication as oidc
 from oauth_provider.redirect_uris import RedirectTarget, redirect_uri_matches
 from oauth_provider.scopes import requested_scope, scope_string
@@ -57,6 +70,11 @@ class AuthorizationRequest:
     dpop_jkt: str = ""
     # OpenID Connect (Core §3.1.2.1): the parameters of a request with scope openid, else None.
     openid: oidc.OpenIDParameters | None = None
+    # RFC 8707: the resources the grant is for.
+    resources: tuple[str, ...] = ()
+    # RFC 9126: the pushed request this came from, and the claim secret of the browser that holds it.
+    pushed: PushedAuthorizationRequest | None = None
+    pushed_claim: str = ""
 
     @property
     def target(self) -> RedirectTarget:
@@ -82,11 +100,14 @@ def resolve_redirect_uri(client: Application, requested: str | None) -> str:
 # --- validation -------------------------------------------------------------------------------
 
 
-def validate_authorization_request(query: Any) -> AuthorizationRequest:
+def validate_authorization_request(
+    query: Any, *, pushed: bool = False, pushed_claims: Mapping[str, str] | None = None
+) -> AuthorizationRequest:
     """Check an authorization request (a QueryDict of the GET parameters) in the safe order.
 
     Every failure is an OAuthError; those found after the redirect URI is verified carry it as
-    their ``redirect`` target.
+    their ``redirect`` target. ``pushed``: these are the parameters of a pushed request (at push time
+    or at use). ``pushed_claims``: the browser's claim secrets, by request_uri digest.
     """
     params, problems = http.read_parameters(query)
     bad = [name[: http.MAX_NAME_LENGTH] for name, _problem in problems]
@@ -100,6 +121,10 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
     if client is None:
         # Shown on the error page, which is a 400 like every other page error.
         raise InvalidClient("The client is unknown or inactive.", status_code=400)
+    if "request_uri" in bad:
+        raise InvalidRequest("request_uri must be sent once.")
+    if "request_uri" in params and not pushed:
+        return _pushed_request(client, params["request_uri"], pushed_claims or {})
     redirect_uri = resolve_redirect_uri(client, params.get("redirect_uri"))
 
     # 2. Everything else is reported to the client at its verified redirect URI.
@@ -114,11 +139,17 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
             raise InvalidRequest(f"The {bad[0]} parameter is repeated or too long.")
         if state_malformed:
             raise InvalidRequest("The state parameter contains a control character.")
+        if not pushed and (oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+                           or client.require_pushed_authorization_requests):
+            raise InvalidRequest("Push the authorization request first (RFC 9126): send client_id and request_uri.")
         if not response_type:
             raise InvalidRequest("The response_type parameter is required.")
         _check_response_type(client, response_type)
         # OpenID Connect Core §6: a request object is refused, never ignored (with or without openid).
         oidc.refuse_request_objects(params)
+        resources = validate_resources(http.resources(query))
+        if response_type == RESPONSE_TYPE_TOKEN and len(resources) > 1:
+            raise InvalidTarget("An access token has one audience: name one resource.")
         scope = requested_scope(client, params.get("scope"))
         challenge, method, jkt = "", "", ""
         if response_type == RESPONSE_TYPE_CODE:
@@ -140,6 +171,7 @@ def validate_authorization_request(query: Any) -> AuthorizationRequest:
         prompt=params.get("prompt", ""),
         dpop_jkt=jkt,
         openid=openid,
+        resources=tuple(resources),
     )
 
 
@@ -149,6 +181,16 @@ def _check_dpop_jkt(params: Mapping[str, str]) -> str:
     if jkt and not dpop.is_jkt(jkt):
         raise InvalidRequest("dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key.")
     return jkt
+
+
+def _pushed_request(client: Application, request_uri: str, claims: Mapping[str, str]) -> AuthorizationRequest:
+    """RFC 9126 §4: the pushed parameters are the request (others in the query are ignored, RFC 9101 §5).
+    Refusals are shown to the user: nothing says yet where the client wants its answers."""
+    if not is_pushed_request_uri(request_uri):
+        raise InvalidRequestUri("Only request_uri values from this server's PAR endpoint are accepted.")
+    pushed, claim = claim_pushed_request(client, request_uri, claims.get(crypto.digest(request_uri)))
+    request = validate_authorization_request(as_query(pushed.parameters), pushed=True)
+    return replace(request, pushed=pushed, pushed_claim=claim)
 
 
 def _check_response_type(client: Application, response_type: str) -> None:
@@ -240,6 +282,7 @@ def approve(
     ID Token (OpenID Connect Core §2), like the request's ``nonce`` and ``claims``.
     """
     with transaction.atomic():
+        _spend(request)
         if request.response_type == RESPONSE_TYPE_TOKEN:
             return _issue_implicit_token(request, user, context)
         code = crypto.generate_secret()
@@ -252,6 +295,7 @@ def approve(
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
             dpop_jkt=request.dpop_jkt,
+            resources=list(request.resources),
             expires_at=timezone.now() + timedelta(seconds=oauth_settings.AUTHORIZATION_CODE_LIFETIME),
             **_openid_fields(request, auth_time),
         )
@@ -272,10 +316,18 @@ def _openid_fields(request: AuthorizationRequest, auth_time: int | None) -> dict
     }
 
 
+def _spend(request: AuthorizationRequest) -> None:
+    """A pushed request is used up by the decision on it: one code (or one denial) per request_uri."""
+    if request.pushed is not None:
+        spend_pushed_request(request.pushed, request.pushed_claim)
+
+
 def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: http.RequestContext) -> str:
     """RFC 6749 §4.2.2: the token in the fragment, never a refresh token."""
+    target = token_target(list(request.resources), None, request.scope)
     access = issue_access_token(
-        application=request.client, scope=request.scope, grant_type=GrantType.IMPLICIT, user=user
+        application=request.client, scope=target.scope, grant_type=GrantType.IMPLICIT, user=user,
+        audience=target.audience,
     )
     audit.record(
         audit.TOKEN_ISSUED, context=context, application=request.client, user=user,
@@ -286,7 +338,7 @@ def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: htt
             "access_token": access.token,
             "token_type": "Bearer",
             "expires_in": access.expires_in,
-            "scope": scope_string(request.scope),
+            "scope": scope_string(target.scope),
         }
     )
 
@@ -295,6 +347,7 @@ def deny(
     request: AuthorizationRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT
 ) -> str:
     """The user said no: ``access_denied`` at the client's redirect URI (RFC 6749 §4.1.2.1)."""
+    _spend(request)
     audit.record(
         audit.CONSENT_DENIED, context=context, application=request.client, user=user,
         scope=scope_string(request.scope),

@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from oauth_provider import audit, crypto, http, ratelimit
 from oauth_provider.clients.authentication import DEVICE_AUTHORIZATION, authenticate_request
+from oauth_provider.clients.resources import validate_resources
 from oauth_provider.conf import oauth_settings
-from oauth_provider.endpoints.metadata import endpoint_url
 from oauth_provider.errors import InvalidRequest, ServerError, UnauthorizedClient
+from oauth_provider.http import endpoint_url
 from oauth_provider.models import Application, DeviceCode, DeviceCodeStatus, GrantType
 from oauth_provider.scopes import requested_scope, scope_string
 
@@ -98,7 +99,11 @@ def verification_uri() -> str:
 
 
 def authorize_device(
-    params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
+    params: Mapping[str, str],
+    *,
+    resources: list[str] | None = None,
+    authorization: str = "",
+    context: http.RequestContext = http.NO_CONTEXT,
 ) -> DeviceAuthorization:
     """Authenticate the client (RFC 8628 §3.1: as at the token endpoint) and issue a device code."""
     client = authenticate_request(authorization, params, endpoint=DEVICE_AUTHORIZATION, context=context)
@@ -107,11 +112,16 @@ def authorize_device(
     if not client.allows_grant(DEVICE_GRANT):
         raise UnauthorizedClient("This client is not allowed the device authorization grant.")
     scope = requested_scope(client, params.get("scope"))
-    return issue_device_code(client, scope, context=context)
+    named = validate_resources(list(resources or []))  # RFC 8707: the grant is for these
+    return issue_device_code(client, scope, resources=named, context=context)
 
 
 def issue_device_code(
-    client: Application, scope: list[str], *, context: http.RequestContext = http.NO_CONTEXT
+    client: Application,
+    scope: list[str],
+    *,
+    resources: list[str] | None = None,
+    context: http.RequestContext = http.NO_CONTEXT,
 ) -> DeviceAuthorization:
     """Store a new pending device code (digest only) with a user code unique among stored codes."""
     device_code = crypto.generate_secret()
@@ -126,6 +136,7 @@ def issue_device_code(
                     user_code=user_code,
                     application=client,
                     scope=scope_string(scope),
+                    resources=list(resources or []),
                     interval=interval,
                     expires_at=timezone.now() + timedelta(seconds=lifetime),
                 )

@@ -8,14 +8,13 @@ are registered OAuth metadata too (RFC 8414 §7.1.2), so one document keeps both
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
-
-from django.urls import NoReverseMatch, reverse
 
 from oauth_provider.clients.authentication import CONFIDENTIAL_METHODS, NONE
 from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.authorize import implicit_enabled
 from oauth_provider.endpoints.register import INITIAL_ACCESS_TOKEN, OPEN
+from oauth_provider.http import endpoint_url
+from oauth_provider.jwk_sets import allowed_assertion_algorithms
 from oauth_provider.models import ClientType, GrantType, SubjectType
 from oauth_provider.models.clients import ID_TOKEN_ALGORITHMS
 from oauth_provider.oidc.claims import standard_claims
@@ -25,16 +24,6 @@ from oauth_provider.scopes import known_scopes
 PROMPT_VALUES = ("none", "login", "consent", "select_account")
 # Claims of ID Tokens beyond the user's (Core §2), for claims_supported.
 ID_TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash")
-
-
-def endpoint_url(name: str) -> str | None:
-    """Absolute URL of one of our endpoints on the issuer's origin, or None if it is not routed."""
-    try:
-        path = reverse(f"oauth_provider:{name}")
-    except NoReverseMatch:
-        return None
-    issuer = urlsplit(oauth_settings.ISSUER)
-    return f"{issuer.scheme}://{issuer.netloc}{path}"
 
 
 def server_metadata() -> dict[str, Any]:
@@ -61,15 +50,19 @@ def server_metadata() -> dict[str, Any]:
         "response_types_supported": response_types,
         "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": auth_methods,
+        # RFC 8414 §2: the JWS algorithms of private_key_jwt assertions (never none or HMAC).
+        "token_endpoint_auth_signing_alg_values_supported": allowed_assertion_algorithms(),
     }
     revocation_endpoint = endpoint_url("revoke")
     if revocation_endpoint is not None:
         document["revocation_endpoint"] = revocation_endpoint  # RFC 8414 §2, RFC 7009
         document["revocation_endpoint_auth_methods_supported"] = auth_methods
+        document["revocation_endpoint_auth_signing_alg_values_supported"] = allowed_assertion_algorithms()
     introspection_endpoint = endpoint_url("introspect")
     if introspection_endpoint is not None:
         document["introspection_endpoint"] = introspection_endpoint  # RFC 7662: confidential clients only
         document["introspection_endpoint_auth_methods_supported"] = list(CONFIDENTIAL_METHODS)
+        document["introspection_endpoint_auth_signing_alg_values_supported"] = allowed_assertion_algorithms()
     if oauth_settings.REGISTRATION_MODE in (INITIAL_ACCESS_TOKEN, OPEN):
         document["registration_endpoint"] = endpoint_url("register")  # RFC 7591 §3, RFC 8414 §2
     if "code" in response_types:
@@ -80,6 +73,10 @@ def server_metadata() -> dict[str, Any]:
     if document["token_endpoint"] is not None:
         # RFC 9449 §5.1: the token endpoint (and the APIs) accept DPoP proofs signed with these.
         document["dpop_signing_alg_values_supported"] = list(oauth_settings.DPOP_SIGNING_ALGORITHMS)
+    par_endpoint = endpoint_url("pushed_authorization_request")
+    if "code" in response_types and par_endpoint is not None:
+        document["pushed_authorization_request_endpoint"] = par_endpoint  # RFC 9126 §5
+        document["require_pushed_authorization_requests"] = bool(oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS)
     if GrantType.DEVICE_CODE in grants:
         document["device_authorization_endpoint"] = endpoint_url("device_authorization")  # RFC 8628 §4
     if "code" in response_types:
@@ -99,10 +96,10 @@ def openid_members(*, fragment: bool = False) -> dict[str, Any]:
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
         "prompt_values_supported": list(PROMPT_VALUES),
-        # Core §6: request objects are refused (request_not_supported), and so is request_uri
-        # (request_uri_not_supported); Discovery's default for the latter is true, so say false.
+        # Core §6: request objects are refused (request_not_supported). request_uri is accepted only
+        # as a reference our own PAR endpoint handed out (RFC 9126 §4); any other is invalid_request_uri.
         "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
+        "request_uri_parameter_supported": endpoint_url("pushed_authorization_request") is not None,
     }
 
 

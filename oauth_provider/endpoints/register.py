@@ -75,7 +75,9 @@ def register_client(
     metadata = validate_client_metadata(body)
     application = Application()
     apply_client_metadata(application, metadata)
-    secret = application.generate_secret() if application.is_confidential else None
+    # A private_key_jwt client proves itself with its key: it gets no secret.
+    needs_secret = application.is_confidential and not application.uses_private_key_jwt
+    secret = application.generate_secret() if needs_secret else None
     registration_token = _new_registration_token(application)
     with transaction.atomic():
         initial_token_id = None
@@ -130,7 +132,7 @@ def _information(application: Application, registration_token: str, secret: str 
     }
     if secret is not None:
         body["client_secret"] = secret
-    if application.is_confidential:
+    if application.has_secret:
         body["client_secret_expires_at"] = 0  # never expires (RFC 7591 §3.2.1)
     body["registration_access_token"] = registration_token
     body["registration_client_uri"] = registration_client_uri(application.client_id)
@@ -198,7 +200,9 @@ def update_client(client_id: str, body: Any, *, authorization: str = "",
     apply_client_metadata(application, metadata)
     changed = trust_basis(application) != before
     secret = None
-    if application.is_confidential and not application.has_secret:
+    if not application.is_confidential or application.uses_private_key_jwt:
+        application.client_secret_digest = ""
+    elif not application.has_secret:
         secret = application.generate_secret()
     trust_dropped = changed and application.skip_consent
     if changed:

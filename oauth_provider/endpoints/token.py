@@ -7,6 +7,7 @@ from typing import Any
 
 from oauth_provider import dpop, http, ratelimit
 from oauth_provider.clients.authentication import TOKEN, authenticate_request
+from oauth_provider.clients.resources import validate_resources
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidDPoPProof, InvalidRequest
 from oauth_provider.grants import TokenRequest, grant_class
@@ -17,6 +18,7 @@ from oauth_provider.models import Application
 def handle_token_request(
     params: Mapping[str, str],
     *,
+    resources: list[str] | None = None,
     authorization: str = "",
     context: http.RequestContext = http.NO_CONTEXT,
     dpop_header: str | None = None,
@@ -32,7 +34,9 @@ def handle_token_request(
     handler = grant_class(grant_type)
     client = authenticate_request(authorization, params, endpoint=TOKEN, context=context)
     proof = token_request_proof(client, dpop_header, uri)
-    grant = handler(TokenRequest(params=params, client=client, context=context, dpop=proof))
+    # RFC 8707 §2.2: the resources must be registered; whether the grant covers them is the grant's check.
+    named = validate_resources(list(resources or []))
+    grant = handler(TokenRequest(params=params, client=client, context=context, dpop=proof, resources=named))
     grant.check_client()
     return grant.issue()
 

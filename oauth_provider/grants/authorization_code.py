@@ -42,6 +42,7 @@ class AuthorizationCodeGrant(Grant):
         # checked before the code is spent, so a thief without the key cannot burn it.
         self.check_dpop_binding(code.dpop_jkt, "authorization code (dpop_jkt)")
         scope = parse_scope(code.scope)
+        target = self.target(scope, list(code.resources))  # before anything is spent
         # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
         with transaction.atomic(savepoint=False):
             # Single use, enforced by the database: of concurrent redemptions only one updates the row.
@@ -57,6 +58,8 @@ class AuthorizationCodeGrant(Grant):
                         scope, nonce=code.nonce, auth_time=code.auth_time, claims_request=code.claims
                     ),
                     event=audit.CODE_REDEEMED,
+                    granted_resources=list(code.resources),
+                    target=target,
                     code_id=code.pk,
                 )
         if not won:

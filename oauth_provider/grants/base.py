@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from oauth_provider import audit, http, scopes
+from oauth_provider.clients.resources import Target, token_target
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from oauth_provider.jose import DPoPProof
@@ -31,6 +32,8 @@ class TokenRequest:
     def dpop_jkt(self) -> str:
         """The thumbprint of the key the request proved, "" without a proof."""
         return self.dpop.jkt if self.dpop is not None else ""
+    # RFC 8707: the registered resources this token request names (``clients.resources``).
+    resources: list[str] = field(default_factory=list)
 
     def require(self, name: str) -> str:
         value = self.params.get(name)
@@ -79,6 +82,8 @@ class Grant(ABC):
         authorization_code: AuthorizationCode | None = None,
         openid: IdTokenContext | None = None,
         event: str = audit.TOKEN_ISSUED,
+        granted_resources: list[str] | None = None,
+        target: Target | None = None,
         **details: Any,
     ) -> dict[str, Any]:
         """Issue an access token (and a refresh token when asked), audit it, return the response body.
@@ -87,7 +92,12 @@ class Grant(ABC):
         ``parent`` makes the refresh token the rotation of that one (same family and scope).
         ``openid`` (a user grant whose scope has ``openid``) adds an ID Token (OpenID Connect Core
         §3.1.3.3, §12.2); the refresh token keeps its auth_time and claims request for later ID Tokens.
+        ``granted_resources``: the resources of the grant redeemed (RFC 8707), None for grants without
+        one; the access token is for one of them (``clients.resources.token_target``), the refresh
+        token keeps them all. Grants that spend something first pass ``target`` (``self.target``),
+        computed before their transaction, so that an ``invalid_target`` spends nothing.
         """
+        target = target or self.target(scope, granted_resources)
         refresh = None
         jkt = self.request.dpop_jkt
         if with_refresh:
@@ -98,10 +108,12 @@ class Grant(ABC):
                 authorization_code=authorization_code, dpop_jkt="" if self.client.is_confidential else jkt,
                 auth_time=authorization_code.auth_time if authorization_code is not None else None,
                 claims=openid.claims_request if openid is not None else None,
+                resources=granted_resources,
             )
         access = issue_access_token(
             application=self.client,
-            scope=scope,
+            scope=target.scope,
+            audience=target.audience,
             grant_type=self.grant_type,
             user=user,
             refresh_token=refresh.record if refresh else None,
@@ -118,7 +130,7 @@ class Grant(ABC):
             scope=access.record.scope,
             **details,
         )
-        body = token_response_body(access, refresh_token=refresh.token if refresh else None, scope=scope)
+        body = token_response_body(access, refresh_token=refresh.token if refresh else None, scope=target.scope)
         if openid is not None and user is not None:
             body["id_token"] = issue_id_token(client=self.client, user=user, context=openid, access_token=access.token)
         return body
@@ -132,6 +144,10 @@ class Grant(ABC):
             raise InvalidGrant(f"The {what} is bound to a DPoP key; send a DPoP proof signed with it.")
         if not hmac.compare_digest(bound_jkt, self.request.dpop.jkt):
             raise InvalidGrant(f"The {what} is bound to another DPoP key.")
+
+    def target(self, scope: list[str], granted_resources: list[str] | None) -> Target:
+        """The audience and scope of the access token (RFC 8707), or InvalidTarget."""
+        return token_target(self.request.resources, granted_resources, scope)
 
     def requested_scope(self) -> list[str]:
         """The scope to grant a client acting for itself (``scopes.requested_scope``)."""

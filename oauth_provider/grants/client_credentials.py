@@ -17,7 +17,8 @@ class ClientCredentialsGrant(Grant):
 
     def issue(self) -> dict[str, Any]:
         scope = self.requested_scope()
+        target = self.target(scope, None)  # RFC 8707: any registered resource; checked before the transaction
         # No savepoint: nothing here needs a partial rollback, and it saves two queries when nested.
         # RFC 6749 §4.4.3: no refresh token for this grant.
         with transaction.atomic(savepoint=False):
-            return self.issue_tokens(scope=scope)
+            return self.issue_tokens(scope=scope, target=target)

@@ -80,12 +80,14 @@ class DeviceCodeGrant(Grant):
         if code.user is None or not code.user.is_active:
             raise InvalidGrant(INVALID_DEVICE_CODE)
         scope = parse_scope(code.scope)
+        target = self.target(scope, list(code.resources))  # before the code is consumed
         with transaction.atomic():
             approved = DeviceCode.objects.filter(pk=code.pk, status=DeviceCodeStatus.APPROVED)
             won = approved.update(status=DeviceCodeStatus.CONSUMED)
             if won:
                 body = self.issue_tokens(
-                    scope=scope, user=code.user, with_refresh=self.may_refresh(), device_code_id=code.pk
+                    scope=scope, user=code.user, with_refresh=self.may_refresh(), device_code_id=code.pk,
+                    granted_resources=list(code.resources), target=target,
                 )
         if not won:
             raise InvalidGrant(INVALID_DEVICE_CODE)

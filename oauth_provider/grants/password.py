@@ -42,5 +42,6 @@ class PasswordGrant(Grant):
             raise InvalidGrant("The username or password is wrong.")
         failures.reset(identity)
         scope = self.requested_scope()
+        target = self.target(scope, None)
         with transaction.atomic():
-            return self.issue_tokens(scope=scope, user=user, with_refresh=self.may_refresh())
+            return self.issue_tokens(scope=scope, user=user, with_refresh=self.may_refresh(), target=target)

@@ -42,6 +42,7 @@ class RefreshTokenGrant(Grant):
         if token.user is not None and not token.user.is_active:
             raise InvalidGrant(INVALID_REFRESH)
         scope = self._narrowed_scope(token)
+        target = self.target(scope, list(token.resources))  # before anything is spent
         # No savepoint when nested (e.g. ATOMIC_REQUESTS): an error here fails the whole request anyway.
         with transaction.atomic(savepoint=False):
             live = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True, revoked_at__isnull=True)
@@ -55,6 +56,8 @@ class RefreshTokenGrant(Grant):
                     # Core §12.2: same sub and auth_time as the original login, and no nonce.
                     openid=openid_context(scope, auth_time=token.auth_time, claims_request=token.claims),
                     event=audit.REFRESH_TOKEN_ROTATED,
+                    granted_resources=list(token.resources),
+                    target=target,
                     family_id=str(token.family_id),
                 )
         if not won:

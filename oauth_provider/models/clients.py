@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from oauth_provider import crypto
 from oauth_provider.conf import oauth_settings
+from oauth_provider.jwk_sets import allowed_assertion_algorithms, jwks_problems, jwks_uri_problem
 from oauth_provider.redirect_uris import validate_redirect_uri
 from oauth_provider.scopes import known_scopes, parse_scope
 
@@ -40,6 +41,13 @@ class SubjectType(models.TextChoices):
 
 # JWS algorithms an ID Token may be signed with (OpenID Connect Core §3.1.3.7; RS256 always).
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+class TokenEndpointAuthMethod(models.TextChoices):
+    """How a client authenticates (RFC 7591 §2). Empty: its secret (Basic or POST), or none when public."""
+
+    SECRET_OR_NONE = "", "Client secret (Basic or POST); none for a public client"
+    PRIVATE_KEY_JWT = "private_key_jwt", "private_key_jwt (RFC 7523 §2.2 assertion signed with a registered key)"
+
 
 # Grants that send the user's browser back to the client, and so need redirect URIs.
 REDIRECT_GRANTS = {GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT}
@@ -84,6 +92,30 @@ class Application(models.Model):
     )
     resource_audiences = models.TextField(
         blank=True, help_text="Audiences (aud) this resource server serves, one per line; empty: the server default."
+    )
+    resource_scopes = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Resource server: the scopes its audiences accept (RFC 8707). Scopes no resource server "
+        "lists are accepted by every resource; a resource never gets a scope only another one lists.",
+    )
+    token_endpoint_auth_method = models.CharField(
+        max_length=40,
+        blank=True,
+        choices=TokenEndpointAuthMethod.choices,
+        default=TokenEndpointAuthMethod.SECRET_OR_NONE,
+    )
+    token_endpoint_auth_signing_alg = models.CharField(
+        max_length=10, blank=True, help_text="private_key_jwt: the only JWS algorithm accepted; empty: any allowed one."
+    )
+    jwks = models.JSONField(
+        null=True, blank=True, help_text="private_key_jwt: the client's public keys as a JWK Set (RFC 7517 §5)."
+    )
+    jwks_uri = models.CharField(
+        max_length=2000, blank=True, help_text="private_key_jwt: https URL of the client's JWK Set (instead of jwks)."
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        default=False, help_text="Refuse authorization requests that were not pushed first (RFC 9126 §6)."
     )
     metadata = models.JSONField(default=dict, blank=True, help_text="Other RFC 7591 client metadata.")
     # --- OpenID Connect (Core §3.1.3.7, §8; Dynamic Registration §2; RP-Initiated Logout §3.1) ---
@@ -202,6 +234,14 @@ class Application(models.Model):
         audiences = [line.strip() for line in self.resource_audiences.splitlines() if line.strip()]
         return audiences or [oauth_settings.access_token_audience]
 
+    @property
+    def resource_scope_list(self) -> list[str]:
+        return parse_scope(self.resource_scopes)
+
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        return self.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT
+
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in (self.grant_types or [])
 
@@ -236,8 +276,9 @@ class Application(models.Model):
                     "A pairwise client whose redirect URIs have several hosts needs a sector_identifier_uri "
                     "(OpenID Connect Core §8.1)."
                 )
+        errors.update(self._key_errors())
         known = known_scopes()
-        for field in ("allowed_scopes", "default_scopes"):
+        for field in ("allowed_scopes", "default_scopes", "resource_scopes"):
             try:
                 tokens = parse_scope(getattr(self, field))
             except ValueError as exc:
@@ -254,6 +295,33 @@ class Application(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def _key_errors(self) -> dict[str, list[str]]:
+        """private_key_jwt needs a confidential client without a secret and exactly one key source."""
+        errors: dict[str, list[str]] = {}
+        if self.jwks is not None and self.jwks_uri:
+            errors["jwks_uri"] = ["Register jwks or jwks_uri, not both (RFC 7591 §2)."]
+        if self.jwks is not None:
+            problems = jwks_problems(self.jwks)
+            if problems:
+                errors["jwks"] = problems
+        if self.jwks_uri:
+            problem = jwks_uri_problem(self.jwks_uri)
+            if problem:
+                errors["jwks_uri"] = [problem]
+        if self.uses_private_key_jwt:
+            if self.client_type != ClientType.CONFIDENTIAL:
+                errors.setdefault("token_endpoint_auth_method", []).append(
+                    "private_key_jwt is for confidential clients."
+                )
+            if self.jwks is None and not self.jwks_uri:
+                errors.setdefault("token_endpoint_auth_method", []).append(
+                    "private_key_jwt needs the client's keys: jwks or jwks_uri."
+                )
+        algorithm = self.token_endpoint_auth_signing_alg
+        if algorithm and algorithm not in allowed_assertion_algorithms():
+            errors["token_endpoint_auth_signing_alg"] = [f"Use one of {', '.join(allowed_assertion_algorithms())}."]
+        return errors
 
 
 class Consent(models.Model):

@@ -27,6 +27,8 @@ class AuthorizationCode(models.Model):
     auth_time = models.DateTimeField(null=True, blank=True)
     # The claims request parameter (Core §5.5), as validated: {"userinfo": {...}, "id_token": {...}}.
     claims = models.JSONField(default=dict, blank=True)
+    # RFC 8707: the resource indicators of the authorization request (absolute URIs).
+    resources = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +61,8 @@ class DeviceCode(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     interval = models.PositiveSmallIntegerField(default=5)
+    # RFC 8707: the resource indicators of the device authorization request.
+    resources = models.JSONField(default=list, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)

@@ -22,6 +22,8 @@ class RefreshToken(models.Model):
     )
     scope = models.TextField(blank=True)
     family_id = models.UUIDField(db_index=True)
+    # RFC 8707: the resources of the grant; every rotation keeps them, a refresh may pick one.
+    resources = models.JSONField(default=list, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     authorization_code = models.ForeignKey(
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"

@@ -19,9 +19,9 @@ Choices this module makes (the README repeats them):
 - ``id_token_hint`` must be an ID Token this server issued to this client (signature, ``iss``,
   ``aud``); a signed-in user other than its ``sub`` must log in again (``login_required`` with
   ``prompt=none``). The same holds for a ``claims`` request asking ``sub`` with a ``value``.
-- ``request`` and ``request_uri`` are refused (``request_not_supported``,
-  ``request_uri_not_supported``), with or without ``openid``: never silently ignored; so is the
-  ``registration`` parameter (``registration_not_supported``, Core §7.2.1).
+- ``request`` is refused (``request_not_supported``), with or without ``openid``: never silently
+  ignored; so is the ``registration`` parameter (``registration_not_supported``, Core §7.2.1). A
+  ``request_uri`` is accepted only as a pushed request of this server (RFC 9126, endpoints/authorize).
 - ``redirect_uri`` is REQUIRED with ``openid`` (Core §3.1.2.1), even for a client with a single
   registered URI (which plain OAuth lets it leave out, RFC 6749 §3.1.2.3).
 - ``prompt=none`` never needs ``interaction_required`` or ``account_selection_required``: the only
@@ -42,7 +42,6 @@ from oauth_provider.errors import (
     LoginRequired,
     RegistrationNotSupported,
     RequestNotSupported,
-    RequestUriNotSupported,
 )
 from oauth_provider.models import Application
 from oauth_provider.oidc.claims import parse_claims_request
@@ -79,8 +78,6 @@ def refuse_request_objects(params: Mapping[str, str]) -> None:
     """Core §6: request objects are not supported, and say so (never ignored)."""
     if "request" in params:
         raise RequestNotSupported("Request objects (the request parameter) are not supported by this server.")
-    if "request_uri" in params:
-        raise RequestUriNotSupported("The request_uri parameter is not supported by this server.")
     if "registration" in params:
         raise RegistrationNotSupported("The registration parameter is not supported; register the client first.")
 

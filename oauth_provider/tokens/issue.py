@@ -119,6 +119,7 @@ def issue_refresh_token(
     dpop_jkt: str = "",
     auth_time: Any = None,
     claims: dict[str, Any] | None = None,
+    resources: list[str] | None = None,
 ) -> IssuedRefreshToken:
     """Create an opaque refresh token (digest at rest). With ``parent`` it is the rotation of
     that token: same family, same scope and the family's absolute expiry (RFC 9700 §4.14.2).
@@ -129,6 +130,7 @@ def issue_refresh_token(
         family_id, family_expires_at, scope_value = parent.family_id, parent.family_expires_at, parent.scope
         # OpenID Connect Core §12.2: a refreshed ID Token keeps the original login's auth_time.
         auth_time, claims = parent.auth_time, parent.claims
+        resources = parent.resources
     else:
         family_id = uuid.uuid4()
         family_expires_at = now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
@@ -139,6 +141,7 @@ def issue_refresh_token(
         application=application,
         user=user,
         scope=scope_value,
+        resources=list(resources or []),
         family_id=family_id,
         parent=parent,
         authorization_code=authorization_code,

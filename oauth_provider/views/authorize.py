@@ -47,7 +47,9 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     """
     # An OAuthError goes to the error page or, once the redirect URI is verified, to the client
     # (clean_failures renders it).
-    authz = validate_authorization_request(request.GET)
+    authz = validate_authorization_request(request.GET, pushed_claims=request.session.get(PUSHED_CLAIMS, {}))
+    if authz.pushed is not None:
+        _keep_claim(request, authz.pushed.request_uri_digest, authz.pushed_claim)
     if authz.openid is not None:
         return _openid_authorize(request, authz)
     if not request.user.is_authenticated:
@@ -123,6 +125,17 @@ def _login_redirect(request: HttpRequest, authz) -> HttpResponse:
     if hint:
         response["Location"] += "&" + urlencode({"login_hint": hint})
     return response
+
+
+# The claim secrets of the pushed requests (RFC 9126) this browser arrived with, by request_uri digest.
+PUSHED_CLAIMS = "oauth_provider_pushed_claims"
+
+
+def _keep_claim(request: HttpRequest, request_uri_digest: str, claim: str) -> None:
+    claims = dict(request.session.get(PUSHED_CLAIMS, {}))
+    if claims.get(request_uri_digest) != claim:
+        claims[request_uri_digest] = claim
+        request.session[PUSHED_CLAIMS] = dict(list(claims.items())[-5:])  # a few at most
 
 
 def _logout_url() -> str | None:

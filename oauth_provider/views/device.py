@@ -41,7 +41,7 @@ class DeviceAuthorizationView(OAuthAPIView):
     """POST /device/: client authentication as at the token endpoint; answers RFC 8628 §3.2."""
 
     http_method_names = ["post"]
-    body_only_parameters = ("client_secret",)
+    body_only_parameters = ("client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):
         self.refuse_credentials_in_url(request)  # also when the body is empty
@@ -49,6 +49,7 @@ class DeviceAuthorizationView(OAuthAPIView):
         empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
         authorization = authorize_device(
             {} if empty else self.form_params(request),
+            resources=[] if empty else self.resources(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
         )

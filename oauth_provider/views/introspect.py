@@ -9,7 +9,7 @@ from oauth_provider.views.base import OAuthAPIView
 
 class IntrospectionView(OAuthAPIView):
     http_method_names = ["post"]
-    body_only_parameters = ("token", "client_secret")
+    body_only_parameters = ("token", "client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):
         body = introspect_token(

@@ -12,7 +12,7 @@ from oauth_provider.views.cors import CorsEndpointMixin
 
 class RevocationView(CorsEndpointMixin, OAuthAPIView):
     http_method_names = ["post", "options"]
-    body_only_parameters = ("token", "client_secret")
+    body_only_parameters = ("token", "client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):
         revoke_token(

@@ -12,11 +12,13 @@ from oauth_provider.views.base import OAuthAPIView
 
 class TokenView(OAuthAPIView):
     http_method_names = ["post", "options"]
-    body_only_parameters = ("client_secret", "code", "code_verifier", "refresh_token", "password", "device_code")
+    body_only_parameters = ("client_secret", "client_assertion", "code", "code_verifier", "refresh_token", "password",
+                            "device_code")
 
     def post(self, request, *args, **kwargs):
         body = handle_token_request(
             self.form_params(request),
+            resources=self.resources(request),
             authorization=request.META.get("HTTP_AUTHORIZATION", ""),
             context=self.context(request),
             dpop_header=request.META.get("HTTP_DPOP"),

@@ -110,6 +110,21 @@ def test_dpop_replay_cache_that_forgets_warns_W020():
         assert run(BASE, check_deploy) == []
 
 
+def test_a_mac_or_none_among_client_assertion_algorithms_is_E015():
+    assert run({**BASE, "CLIENT_ASSERTION_ALGORITHMS": ["RS256", "HS256"]}) == ["oauth_provider.E015"]
+    assert run({**BASE, "CLIENT_ASSERTION_ALGORITHMS": ["none"]}) == ["oauth_provider.E015"]
+    assert run({**BASE, "CLIENT_ASSERTION_ALGORITHMS": ["ES384", "PS512"]}) == []
+
+
+def test_non_positive_par_and_assertion_lifetimes_are_E007():
+    for name in ("PUSHED_AUTHORIZATION_REQUEST_LIFETIME", "CLIENT_ASSERTION_MAX_LIFETIME", "CLIENT_JWKS_TIMEOUT"):
+        assert run({**BASE, name: 0}) == ["oauth_provider.E007"]
+
+
+def test_loopback_client_jwks_uris_warn_W015():
+    assert run({**BASE, "CLIENT_JWKS_URI_ALLOW_LOOPBACK": True}, check_deploy) == ["oauth_provider.W015"]
+
+
 @pytest.mark.security("S24")
 def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
     settings.OAUTH_PROVIDER = {

@@ -95,9 +95,12 @@ def test_a_request_object_is_refused(user_client, app, scope):
     assert_error_at_client(response, app, "request_not_supported")
 
 
-def test_a_request_uri_is_refused(user_client, app):
+def test_a_request_uri_not_pushed_here_is_refused_without_redirecting(user_client, app):
+    """Only request_uris of this server's PAR endpoint are accepted (RFC 9126 §4); another one (a request
+    object by reference, Core §6.2) is refused on the error page: nothing verified says where to answer."""
     response = user_client.get(openid_url(app, request_uri="https://rp.example.test/request.jwt"))
-    assert_error_at_client(response, app, "request_uri_not_supported")
+    assert response.status_code == 400 and "Location" not in response
+    assert b"invalid_request_uri" in response.content
 
 
 def test_the_registration_parameter_is_refused(user_client, app):

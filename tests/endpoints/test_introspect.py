@@ -228,7 +228,7 @@ def test_metadata_advertises_the_introspection_endpoint(client):
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["introspection_endpoint"] == "http://testserver/oauth/introspect/"
     assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                                         "client_secret_post"]
+                                                                         "client_secret_post", "private_key_jwt"]
 
 
 @pytest.mark.security("S12")

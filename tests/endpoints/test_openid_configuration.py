@@ -42,8 +42,9 @@ def test_the_members_that_apply(client):
 def test_request_objects_are_not_supported_and_say_so(client):
     document = client.get(URL).json()
     assert document["request_parameter_supported"] is False
-    # Discovery's default is true: an absent member would promise request_uri support.
-    assert document["request_uri_parameter_supported"] is False
+    # request_uri is supported for the references our PAR endpoint hands out (RFC 9126 §4), and only then.
+    assert document["request_uri_parameter_supported"] is True
+    assert document["pushed_authorization_request_endpoint"].endswith("/oauth/par/")
 
 
 def test_the_document_equals_the_rfc_8414_document(client):

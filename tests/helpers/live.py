@@ -8,6 +8,8 @@ from urllib.parse import urljoin
 import jwt
 import requests
 
+PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+
 
 def metadata(issuer: str) -> dict:
     """The live server's RFC 8414 metadata document."""

@@ -32,3 +32,29 @@ def race(request_once, threads: int = THREADS) -> list[tuple[int, str]]:
     for thread in workers:
         thread.join()
     return results
+
+
+def race_calls(call, threads: int = THREADS) -> list[object]:
+    """Run ``call()`` in ``threads`` threads released together; what each returned or raised."""
+    barrier = threading.Barrier(threads)
+    outcomes: list[object] = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            barrier.wait()
+            try:
+                outcome = call()
+            except Exception as exc:  # the outcome is what the test inspects
+                outcome = exc
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return outcomes

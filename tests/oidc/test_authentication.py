@@ -13,7 +13,6 @@ from oauth_provider.errors import (
     LoginRequired,
     RegistrationNotSupported,
     RequestNotSupported,
-    RequestUriNotSupported,
 )
 from oauth_provider.oidc.authentication import (
     CONSENT,
@@ -57,8 +56,7 @@ def test_redirect_uri_is_required_with_openid(app):
         parse_openid_parameters(app, {}, SCOPE)
 
 
-@pytest.mark.parametrize("name, error", [("request", RequestNotSupported), ("request_uri", RequestUriNotSupported),
-                                         ("registration", RegistrationNotSupported)])
+@pytest.mark.parametrize("name, error", [("request", RequestNotSupported), ("registration", RegistrationNotSupported)])
 def test_request_objects_are_refused_never_ignored(name, error):
     with pytest.raises(error):
         refuse_request_objects({name: "eyJhbGciOiJub25lIn0.e30."})

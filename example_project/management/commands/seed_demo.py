@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from oauth_provider.keys.store import get_signing_key
-from oauth_provider.models import Application
+from oauth_provider.models import Application, TokenEndpointAuthMethod
 
 from ... import demo
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             application.grant_types = spec.grant_types
             application.allowed_scopes = spec.scopes
             application.default_scopes = spec.default_scopes
-            application.redirect_uris = "\n".join(base + path for path in spec.redirect_paths)
+            application.redirect_uris = "\n".join([base + path for path in spec.redirect_paths] + spec.redirect_uris)
             application.allowed_origins = demo.site_origin() if spec.served_by_site else ""
             application.post_logout_redirect_uris = "\n".join(base + path for path in spec.post_logout_paths)
             application.is_active = True
@@ -44,6 +44,15 @@ class Command(BaseCommand):
                 application.set_secret(spec.secret)
             else:
                 application.client_secret_digest = ""
+            methods = TokenEndpointAuthMethod
+            application.token_endpoint_auth_method = (
+                methods.PRIVATE_KEY_JWT if spec.private_key_jwt else methods.SECRET_OR_NONE
+            )
+            application.jwks = demo.demo_bank_jwks() if spec.private_key_jwt else None
+            application.require_pushed_authorization_requests = spec.require_pushed_authorization_requests
+            application.is_resource_server = bool(spec.resource_paths)
+            application.resource_audiences = "\n".join(base + path for path in spec.resource_paths)
+            application.resource_scopes = spec.resource_scopes
             application.full_clean()
             application.save()
 
@@ -56,7 +65,10 @@ class Command(BaseCommand):
             write(f"  {spec.username} / {spec.password}" + ("  (admin)" if spec.is_staff else ""))
         write("Clients:")
         for spec in demo.CLIENTS:
-            secret = f"  secret: {spec.secret}" if spec.secret else "  (public, no secret)"
+            if spec.private_key_jwt:
+                secret = "  (private_key_jwt, key in example_project/demo.py)"
+            else:
+                secret = f"  secret: {spec.secret}" if spec.secret else "  (public, no secret)"
             write(f"  {spec.client_id}: {spec.name} [{', '.join(spec.grant_types)}]{secret}")
         write("URLs:")
         write(f"  home      {base}/")
@@ -66,3 +78,4 @@ class Command(BaseCommand):
         write(f"  sign-in   {base}/demo/oidc/")
         write(f"  jwks      {base}/oauth/jwks/")
         write(f"  token     {base}/oauth/token/")
+        write(f"  par       {base}/oauth/par/")
