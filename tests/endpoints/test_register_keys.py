@@ -92,20 +92,20 @@ def test_require_pushed_authorization_requests_is_client_metadata(client):
     assert Application.objects.get(client_id=info["client_id"]).require_pushed_authorization_requests
 
 
-def test_switching_from_a_secret_to_keys_drops_the_secret(client):
+def test_a_secret_client_cannot_switch_to_keys_through_client_configuration(client):
+    """RFC 7592 updates never change how a client authenticates (docs/SECURITY.md S28): register a new one."""
     info = registered(client, SERVICE_CLIENT)
     assert "client_secret" in info
     response = manage(client, "put", info, body={**KEY_CLIENT, "client_id": info["client_id"]})
-    assert response.status_code == 200, response.content
-    assert "client_secret" not in response.json()
-    assert not Application.objects.get(client_id=info["client_id"]).has_secret
-
-
-def test_switching_from_keys_to_a_secret_issues_one(client):
-    info = registered(client, KEY_CLIENT)
-    response = manage(client, "put", info, body={**SERVICE_CLIENT, "client_id": info["client_id"]})
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert "client_secret" in body and "jwks" not in body
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata"
     app = Application.objects.get(client_id=info["client_id"])
     assert app.has_secret and app.jwks is None and not app.uses_private_key_jwt
+
+
+def test_a_key_client_cannot_switch_to_a_secret_through_client_configuration(client):
+    info = registered(client, KEY_CLIENT)
+    body = {**SERVICE_CLIENT, "client_id": info["client_id"], "token_endpoint_auth_method": "client_secret_basic"}
+    response = manage(client, "put", info, body=body)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata"
+    app = Application.objects.get(client_id=info["client_id"])
+    assert app.uses_private_key_jwt and not app.has_secret and app.jwks == KEYS
