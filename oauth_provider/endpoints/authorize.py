@@ -212,7 +212,7 @@ def _issue_implicit_token(request: AuthorizationRequest, user: Any, context: htt
             "access_token": access.token,
             "token_type": "Bearer",
             "expires_in": access.expires_in,
-            "scope": scope_string(request.scope),
+            "scope": access.record.scope,
         }
     )
 
