@@ -208,6 +208,8 @@ class TokenValidator:
 
     def verified(self, token: str) -> AccessTokenInfo:
         """The token checked by ``jose.verify``, at most once per process while it is unexpired."""
+        if not isinstance(token, str) or len(token) > jose.MAX_TOKEN_LENGTH or not token.isascii():
+            return self._verify(token).info()  # never a token: jose.verify refuses it before any hashing
         digest = VerifiedTokens.key(token)
         entry = self.verified_tokens.get(digest, self.key_set)
         if entry is None:

@@ -236,3 +236,13 @@ def test_the_protected_path_makes_no_query_with_revocation_on(revocation_on, dja
     with django_assert_num_queries(0):
         for _ in range(3):
             get_validator().validate(value)
+
+
+@pytest.mark.parametrize("value", [None, b"a.b.c", 42, "é" + "a.b.c", "\udcff.a.b", "a" * 9000])
+def test_what_is_not_a_token_is_refused_as_before_and_never_hashed_or_cached(value, monkeypatch):
+    hashed = []
+    monkeypatch.setattr(VerifiedTokens, "key", staticmethod(lambda token: hashed.append(token) or b""))
+    with pytest.raises(InvalidToken):
+        get_validator().validate(value)
+    assert hashed == []
+    assert len(get_validator().verified_tokens) == 0
