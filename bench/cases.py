@@ -58,6 +58,7 @@ class Case:
     target_ratio: float | None = None  # the minimum fraction of the floor's req/s
     max_queries: int | None = None  # the SQL budget per request
     scale: bool = False  # measured again with 1,000,000 rows in the token tables (BENCH_SCALE=1)
+    writes: bool = False  # commits per request: measured again with synchronous_commit = off (second column)
 
 
 def _nothing(world: World) -> Prepared:
@@ -110,20 +111,21 @@ CASES: list[Case] = [
     Case(FLOOR_A, "1. floor A: bare Django JSON view", "GET", "/bench/floor-a/", _nothing),
     Case(FLOOR_B, "1. floor B: DRF view, no authentication", "GET", "/bench/floor-b/", _nothing),
     Case("client_credentials_rs256", "2. client credentials (RS256)", "POST", "/oauth/token/", _client_credentials,
-         floor=FLOOR_A, target_ratio=0.25, max_queries=3, scale=True),
+         floor=FLOOR_A, target_ratio=0.25, max_queries=3, scale=True, writes=True),
     Case("client_credentials_es256", "2. client credentials (ES256)", "POST", "/oauth/token/", _client_credentials,
-         floor=FLOOR_A, signing_algorithm="ES256", max_queries=3),
+         floor=FLOOR_A, signing_algorithm="ES256", max_queries=3, writes=True),
     Case("code_redemption", "3. code redemption + PKCE", "POST", "/oauth/token/", _code_redemption,
-         floor=FLOOR_A, max_queries=6),
+         floor=FLOOR_A, max_queries=6, writes=True),
     Case("refresh_rotation", "3. refresh-token rotation", "POST", "/oauth/token/", _refresh_rotation,
-         floor=FLOOR_A, target_ratio=0.12, max_queries=6),
+         floor=FLOOR_A, target_ratio=0.12, max_queries=6, writes=True),
     Case("protected_api", "4. protected DRF view (JWT)", "GET", PROTECTED_PATH, _bearer,
          floor=FLOOR_B, target_ratio=0.90, max_queries=0, scale=True),
     Case("protected_api_dpop", "4. protected DRF view (DPoP-bound JWT + proof)", "GET", PROTECTED_PATH, _dpop,
          floor=FLOOR_B, max_queries=0),
     Case("introspection", "5. introspection", "POST", "/oauth/introspect/", _introspection,
-         floor=FLOOR_A, target_ratio=0.30, max_queries=2),
-    Case("revocation", "5. revocation (refresh token)", "POST", "/oauth/revoke/", _revocation, floor=FLOOR_A),
+         floor=FLOOR_A, target_ratio=0.30, max_queries=1),
+    Case("revocation", "5. revocation (refresh token)", "POST", "/oauth/revoke/", _revocation, floor=FLOOR_A,
+         writes=True),
     Case("jwks", "6. JWKS document", "GET", "/oauth/jwks/", _nothing, floor=FLOOR_A),
     Case("metadata", "6. metadata document", "GET", "/.well-known/oauth-authorization-server", _nothing,
          floor=FLOOR_A),

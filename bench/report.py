@@ -56,11 +56,22 @@ def verdict(row: dict) -> str:
     return "ok" if not misses else ", ".join(misses)
 
 
+# Printed under the table and stored in the results beside the second column.
+ASYNC_RISK = ("async = the same case with synchronous_commit = off. RISK: a crash of PostgreSQL or of the "
+              "machine can lose the last commits (up to about 3 x wal_writer_delay, 0.6 s by default) after "
+              "their answers were sent: a rotated refresh token or a used code could come back, a revocation "
+              "be undone. Not a production setting for an authorization server; the headline is durable.")
+
+
 def format_table(rows: list[dict]) -> str:
+    """The headline table (durable commits), with the asynchronous second column where it was measured."""
     width = max([38, *(len(row["title"]) for row in rows)])
+    with_async = any(row.get("async") for row in rows)
     header = (f"{'case':{width}} {'req/s':>8} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} {'non2xx':>6} "
               f"{'SQL':>5} {'floor':>8} {'ratio':>6} {'range':>11} {'target':>7}  verdict")
-    lines = [header, "-" * len(header)]
+    if with_async:
+        header += f"  {'async req/s':>11} {'async ratio':>11}"
+    lines = ["durable commits (synchronous_commit = on)", header, "-" * len(header)]
     for row in rows:
         if row.get("skipped"):
             lines.append(f"{row['title']:{width}} skipped: {row['skipped']}")
@@ -71,11 +82,18 @@ def format_table(rows: list[dict]) -> str:
         ratio = f"{row['ratio']:.2f}" if row.get("ratio") is not None else "-"
         spread = f"{row['ratio_min']:.2f}-{row['ratio_max']:.2f}" if row.get("ratio") is not None else ""
         target = f">={row['target_ratio']}" if row.get("target_ratio") is not None else ""
-        lines.append(
+        line = (
             f"{row['title']:{width}} {row['rps_median']:8.0f} {row['rps_spread_pct']:6.1f}% {row['p50_ms']:7.2f} "
             f"{row['p99_ms']:7.2f} {row['non_2xx']:6d} {queries:>5} {row.get('floor') or '':>8} {ratio:>6} "
             f"{spread:>11} {target:>7}  {row.get('verdict', '')}"
         )
+        extra = row.get("async")
+        if with_async and extra:
+            async_ratio = f"{extra['ratio']:.2f}" if extra.get("ratio") is not None else "-"
+            line = f"{line:{len(header) - 25}}  {extra['rps_median']:11.0f} {async_ratio:>11}"
+        lines.append(line.rstrip())
+    if with_async:
+        lines += ["", ASYNC_RISK]
     return "\n".join(lines)
 
 

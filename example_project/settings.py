@@ -65,6 +65,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if not DEBUG:
+    # Production: keep each worker's database connection (README "Deployment"). Opening a PostgreSQL
+    # connection per request costs more than most requests; the health check replaces a connection the
+    # server closed (restart, failover, idle timeout) before a request uses it, instead of failing it.
+    # Not in DEBUG: the development server's thread per request would only pile connections up.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

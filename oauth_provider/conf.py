@@ -185,6 +185,9 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_JWKS_TIMEOUT": 5,
     # Also refuse revoked tokens (a cache look-up by jti in REVOCATION_CACHE; never a database query).
     "RESOURCE_CHECK_REVOCATION": False,
+    # Verified access tokens kept per process (by digest, until their exp) so a token used many times
+    # is verified once; 0 verifies every request. Revocation is still checked on every request.
+    "RESOURCE_TOKEN_CACHE_SIZE": 4096,
     # The realm of WWW-Authenticate challenges (RFC 6750 §3).
     "RESOURCE_REALM": "api",
 }

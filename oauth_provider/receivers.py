@@ -18,7 +18,7 @@ from oauth_provider.clients.keys import clear_client_key_sets
 from oauth_provider.conf import RELOADING_SETTINGS, oauth_settings
 from oauth_provider.models import Application, SigningKey
 from oauth_provider.oidc.sessions import record_login
-from oauth_provider.resource.validator import reset_validator
+from oauth_provider.resource.validator import clear_verified_tokens, reset_validator
 
 # --- clients ----------------------------------------------------------------------------------------
 # The safety net of clients/lifecycle.py (its docstring explains why nothing is done twice): a save that
@@ -65,6 +65,9 @@ def settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 def connect_keys() -> None:
+    # Tokens the resource side verified with the cached keys are forgotten with them (key saved,
+    # deleted, rotated by keys.rotation, settings changed, or a test's clear_cache()).
+    keys.key_cache.on_clear(clear_verified_tokens)
     post_save.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_saved")
     post_delete.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_deleted")
     setting_changed.connect(settings_changed, dispatch_uid="oauth_provider.receivers.keys_settings")

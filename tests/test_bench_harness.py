@@ -113,3 +113,48 @@ def test_the_dpop_case_mints_proofs_the_server_accepts():
     for proof in proofs:
         verified = dpop.verify_proof(proof, method="GET", uri="http://testserver/bench/protected/", access_token=access)
         assert verified.jkt == jkt
+
+
+def _row(name, **extra):
+    return {"name": name, "title": name, "rps_median": 1000.0, "rps_spread_pct": 5.0, "p50_ms": 1.0, "p99_ms": 2.0,
+            "non_2xx": 0, "queries": 3, "transaction_statements": 2, "floor": "floor_a", "ratio": 0.2,
+            "ratio_min": 0.19, "ratio_max": 0.21, "target_ratio": None, "verdict": "ok", **extra}
+
+
+def test_the_headline_is_durable_and_the_async_column_carries_its_risk():
+    rows = [_row("read"), _row("write", **{"async": {"rps_median": 2500.0, "ratio": 0.5}})]
+    table = report.format_table(rows)
+    assert table.splitlines()[0] == "durable commits (synchronous_commit = on)"
+    assert "async req/s" in table and "async ratio" in table
+    write_line = next(line for line in table.splitlines() if line.startswith("write"))
+    assert write_line.split()[1] == "1000" and write_line.split()[-2:] == ["2500", "0.50"]
+    read_line = next(line for line in table.splitlines() if line.startswith("read "))
+    assert "2500" not in read_line
+    assert report.ASYNC_RISK in table and "refresh token" in report.ASYNC_RISK
+
+
+def test_without_the_async_pass_the_table_has_no_second_column():
+    table = report.format_table([_row("write")])
+    assert "async" not in table
+
+
+def test_every_case_that_commits_per_request_is_measured_again_asynchronously():
+    writing = {case.name for case in cases.CASES if case.writes}
+    assert writing == {"client_credentials_rs256", "client_credentials_es256", "code_redemption",
+                       "refresh_rotation", "revocation"}
+
+
+def test_the_durable_configuration_is_the_default(monkeypatch):
+    monkeypatch.delenv("BENCH_ASYNC", raising=False)
+    config = run.Config.from_env()
+    assert config.async_pass is True
+    assert not hasattr(config, "synchronous_commit")
+    monkeypatch.setenv("BENCH_ASYNC", "0")
+    assert run.Config.from_env().async_pass is False
+
+
+def test_set_synchronous_commit_refuses_other_databases_and_values():
+    with pytest.raises(SystemExit):
+        run.set_synchronous_commit("postgres://postgres@127.0.0.1:5432/test", "off")
+    with pytest.raises(ValueError):
+        run.set_synchronous_commit("postgres://postgres@127.0.0.1:5432/oauth_bench", "local; DROP")

@@ -166,3 +166,27 @@ def test_the_example_check_runs_with_every_check():
     from example_project.checks import check_demo_defaults
 
     assert check_demo_defaults in registry.registry.get_checks(include_deployment_checks=False)
+
+
+def _example_database_settings(debug: str) -> dict:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    names = ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")
+    code = ("import json; from example_project import settings; "
+            f"print(json.dumps({{k: settings.DATABASES['default'].get(k) for k in {names!r}}}))")
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": debug, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    return json.loads(result.stdout)
+
+
+def test_production_settings_keep_connections_with_health_checks():
+    assert _example_database_settings("false") == {"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}
+
+
+def test_debug_settings_open_a_connection_per_request():
+    found = _example_database_settings("true")
+    assert not found["CONN_MAX_AGE"] and not found["CONN_HEALTH_CHECKS"]

@@ -10,6 +10,14 @@ Who may introspect what (see the README):
 Anything else (unknown, forged, expired, revoked, rotated, issued to a deactivated client or user,
 or not the caller's to see) is ``{"active": false}`` and nothing more (§2.2), so the answer leaks
 nothing about tokens the caller may not see.
+
+What is read: a JWT access token is answered from its verified claims (``jose.verify``: only our keys)
+and the revoked set (``tokens.revocation.is_jti_revoked``), without reading its row: the row holds
+nothing the claims do not, except ``revoked_at``, which every revocation path publishes to that set
+(deactivating or deleting a client revokes all its tokens, docs/SECURITY.md S4). A user's token costs
+one query for the user (``username``, and an inactive user's tokens are inactive). A refresh token is
+one indexed query by digest with its user joined; it is only ever the caller's own, so the caller is
+its client. The client authentication is the other query.
 """
 
 from __future__ import annotations
@@ -23,9 +31,15 @@ from oauth_provider import http
 from oauth_provider.clients.authentication import INTROSPECTION, authenticate_request
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidClient, InvalidRequest
-from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.models import Application, RefreshToken
 from oauth_provider.oidc.subjects import subject_for_client
-from oauth_provider.tokens.lookup import FoundToken, find_token
+from oauth_provider.tokens.lookup import (
+    REFRESH_TOKEN_HINT,
+    access_token_user,
+    find_refresh_token_with_user,
+    verified_access_token_claims,
+)
+from oauth_provider.tokens.revocation import is_jti_revoked
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -40,61 +54,86 @@ def introspect_token(
     token = params.get("token")
     if not token:
         raise InvalidRequest("The token parameter is required.")
-    found = find_token(token, params.get("token_type_hint"))
-    if found is None or not may_introspect(caller, found) or not is_active(found):
-        return dict(INACTIVE)
-    if found.is_access_token:
-        return _describe_access_token(found.record, found.claims)
-    return _describe_refresh_token(found.record)
+    # By the hinted type first, then the other (RFC 7662 §2.1); a token found as one type is not tried as the other.
+    if params.get("token_type_hint") == REFRESH_TOKEN_HINT:
+        record = find_refresh_token_with_user(token)
+        if record is not None:
+            return _refresh_token_answer(caller, record)
+        claims = verified_access_token_claims(token)
+        return _access_token_answer(caller, claims) if claims is not None else dict(INACTIVE)
+    claims = verified_access_token_claims(token)
+    if claims is not None:
+        return _access_token_answer(caller, claims)
+    record = find_refresh_token_with_user(token)
+    return _refresh_token_answer(caller, record) if record is not None else dict(INACTIVE)
 
 
-def may_introspect(caller: Application, found: FoundToken) -> bool:
-    """The introspection policy in the module docstring."""
-    record = found.record
-    if record.application_id == caller.pk:
+def may_introspect_access_token(caller: Application, claims: Mapping[str, Any]) -> bool:
+    """The introspection policy in the module docstring, for a verified access token's claims."""
+    if claims["client_id"] == caller.client_id:
         return True
-    return found.is_access_token and caller.is_resource_server and record.audience in caller.served_audience_list
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    return caller.is_resource_server and any(aud in caller.served_audience_list for aud in audiences)
 
 
-def is_active(found: FoundToken) -> bool:
-    record = found.record
-    now = timezone.now()
-    if not record.application.is_active or (record.user is not None and not record.user.is_active):
+def is_live_access_token(claims: Mapping[str, Any], now: float) -> bool:
+    """Within its times (the claims say so) and not revoked (the revoked set says so)."""
+    not_before = claims.get("nbf", claims["iat"])
+    if not (isinstance(not_before, int) and claims["exp"] > now >= not_before):
         return False
-    if record.revoked_at is not None or record.expires_at <= now:
-        return False
-    if found.is_access_token:
-        claims = found.claims
-        not_before = claims.get("nbf", claims["iat"])
-        return isinstance(not_before, int) and claims["exp"] > now.timestamp() >= not_before
-    return record.used_at is None and record.family_expires_at > now
+    return not is_jti_revoked(claims["jti"])
 
 
-def _describe_access_token(record: AccessToken, claims: dict[str, Any]) -> dict[str, Any]:
+def _access_token_answer(caller: Application, claims: Mapping[str, Any]) -> dict[str, Any]:
+    if not may_introspect_access_token(caller, claims) or not is_live_access_token(claims, timezone.now().timestamp()):
+        return dict(INACTIVE)
     body: dict[str, Any] = {
         "active": True,
-        "scope": record.scope,
-        "client_id": record.application.client_id,
-        "token_type": "DPoP" if record.dpop_jkt else "Bearer",
+        "scope": claims.get("scope", ""),
+        "client_id": claims["client_id"],
+        "token_type": "DPoP" if _bound_jkt(claims) else "Bearer",
     }
-    if record.user is not None:
-        body["username"] = record.user.get_username()
+    if claims["sub"] != claims["client_id"]:  # a user's token (RFC 9068 §2.2: a client's own has sub = client_id)
+        user = access_token_user(claims["jti"])
+        if user is None or not user.is_active:
+            return dict(INACTIVE)
+        body["username"] = user.get_username()
     for claim in ("exp", "iat", "nbf", "sub", "aud", "iss", "jti"):
         if claim in claims:
             body[claim] = claims[claim]
-    if record.dpop_jkt:
+    jkt = _bound_jkt(claims)
+    if jkt:
         # RFC 9449 §6.2: the resource server learns the key the token is bound to.
-        body["cnf"] = {"jkt": record.dpop_jkt}
+        body["cnf"] = {"jkt": jkt}
     return body
 
 
-def _describe_refresh_token(record: RefreshToken) -> dict[str, Any]:
+def _bound_jkt(claims: Mapping[str, Any]) -> str:
+    """The DPoP key thumbprint a verified access token is bound to (its cnf.jkt, RFC 9449 §6.1), or ""."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) else ""
+
+
+def _refresh_token_answer(caller: Application, record: RefreshToken) -> dict[str, Any]:
+    """A refresh token is only ever visible to its own client, so ``caller`` is its (active) client."""
+    now = timezone.now()
+    if record.application_id != caller.pk or (record.user is not None and not record.user.is_active):
+        return dict(INACTIVE)
+    if record.revoked_at is not None or record.expires_at <= now or record.used_at is not None:
+        return dict(INACTIVE)
+    if record.family_expires_at <= now:
+        return dict(INACTIVE)
+    return _describe_refresh_token(record, caller)
+
+
+def _describe_refresh_token(record: RefreshToken, application: Application) -> dict[str, Any]:
     """A refresh token has no JWT claims; the members come from its row. No ``token_type``:
     RFC 7662 defines it as an RFC 6749 §5.1 access token type, which a refresh token has not."""
     body: dict[str, Any] = {
         "active": True,
         "scope": record.scope,
-        "client_id": record.application.client_id,
+        "client_id": application.client_id,
         "exp": int(record.expires_at.timestamp()),
         "iat": int(record.created_at.timestamp()),
         "iss": oauth_settings.ISSUER,
@@ -102,9 +141,9 @@ def _describe_refresh_token(record: RefreshToken) -> dict[str, Any]:
     if record.user is not None:
         body["username"] = record.user.get_username()
         # The sub the token's client sees (its ID Tokens, UserInfo, the access token): pairwise if so registered.
-        body["sub"] = subject_for_client(record.user, record.application)
+        body["sub"] = subject_for_client(record.user, application)
     else:
-        body["sub"] = record.application.client_id
+        body["sub"] = application.client_id
     if record.dpop_jkt:
         body["cnf"] = {"jkt": record.dpop_jkt}  # a public client's refresh token bound to its key (RFC 9449 §5)
     return body

@@ -171,7 +171,17 @@ class KeyCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._generation = 0
+        self._clear_listeners: list[Callable[[], None]] = []
         self.clock = clock
+
+    def on_clear(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on every ``clear()`` (once per listener however often it is added).
+
+        What was derived from the keys lives and dies with them: the resource side's cache of
+        verified tokens registers here (``receivers``), so a key change drops it too.
+        """
+        if listener not in self._clear_listeners:
+            self._clear_listeners.append(listener)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -188,6 +198,8 @@ class KeyCache:
         self._snapshot: _Snapshot | None = None
         self._last_load: float | None = None
         self._private: dict[str, LoadedKey] = {}
+        for listener in self._clear_listeners:
+            listener()
 
     def _load(self) -> _Snapshot:
         """Read the table (one query); call with the lock held."""

@@ -99,7 +99,9 @@ def token_response_body(
     if refresh_token:
         body["refresh_token"] = refresh_token
     if scope:
-        body["scope"] = scope_string(scope)
+        # ``scope`` is what ``access`` was issued with: its row holds that very string (scope_string(scope)),
+        # which the audit record reuses too, so it is built once per request.
+        body["scope"] = access.record.scope
     return body
 
 

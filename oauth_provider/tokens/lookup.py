@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import Subquery
+
 from oauth_provider import crypto, jose
 from oauth_provider.conf import SUPPORTED_SIGNING_ALGORITHMS, oauth_settings
 from oauth_provider.errors import InvalidToken
@@ -69,6 +72,27 @@ def find_refresh_token(token: str) -> FoundToken | None:
         RefreshToken.objects.select_related("application", "user").filter(token_digest=crypto.digest(token)).first()
     )
     return FoundToken(record) if record is not None else None
+
+
+def find_refresh_token_with_user(token: str) -> RefreshToken | None:
+    """The refresh token row by digest, its user joined and nothing else: one indexed look-up.
+
+    No client join and no ordering (the digest is unique): a caller that may only see its own tokens
+    compares ``application_id`` with its own primary key instead.
+    """
+    rows = RefreshToken.objects.select_related("user").filter(token_digest=crypto.digest(token)).order_by()[:1]
+    return next(iter(rows), None)
+
+
+def access_token_user(jti: str) -> Any:
+    """The user the access token ``jti`` was issued for (one query on the user table), or None.
+
+    ``sub`` cannot be mapped back to a user in general (``USER_SUBJECT`` is any callable); the token's
+    row can, through its unique ``jti``, inside the same statement.
+    """
+    user_model = get_user_model()
+    user_id = AccessToken.objects.filter(jti=jti).order_by().values("user_id")[:1]
+    return next(iter(user_model._default_manager.filter(pk=Subquery(user_id)).order_by()[:1]), None)
 
 
 def find_token(token: str, hint: str | None) -> FoundToken | None:

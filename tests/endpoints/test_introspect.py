@@ -17,6 +17,15 @@ pytestmark = pytest.mark.django_db
 INTROSPECT = "/oauth/introspect/"
 
 
+def past_expiry(monkeypatch, seconds=None):
+    """Move the clock past the access tokens' lifetime (the JWT's exp and its row's expires_at alike)."""
+    from django.conf import settings
+
+    real_now = timezone.now
+    lifetime = seconds or settings.OAUTH_PROVIDER.get("ACCESS_TOKEN_LIFETIME", 3600)
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(seconds=lifetime + 1))
+
+
 def introspect(client, caller, token, hint=None, **headers):
     data = {"token": token, **({"token_type_hint": hint} if hint else {})}
     return post_as(client, INTROSPECT, caller, data, **headers)
@@ -67,16 +76,18 @@ def test_unknown_token_is_inactive(client, application):
 
 
 @pytest.mark.security("S12")
-def test_expired_access_token_is_inactive(client, application):
+def test_expired_access_token_is_inactive(client, application, monkeypatch):
     token = client_credentials_token(client, application)
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    past_expiry(monkeypatch)
     assert introspect(client, application, token).json() == {"active": False}
 
 
 @pytest.mark.security("S12")
-def test_revoked_access_token_is_inactive(client, application):
+def test_revoked_access_token_is_inactive(client, application, django_capture_on_commit_callbacks):
     token = client_credentials_token(client, application)
-    post_as(client, "/oauth/revoke/", application, {"token": token})
+    with django_capture_on_commit_callbacks(execute=True):  # the revocation commits, as in production
+        post_as(client, "/oauth/revoke/", application, {"token": token})
     assert introspect(client, application, token).json() == {"active": False}
 
 
@@ -100,10 +111,13 @@ def test_refresh_token_past_its_family_lifetime_is_inactive(client, web_app, use
     assert introspect(client, web_app, user_tokens["refresh_token"]).json() == {"active": False}
 
 
-def test_deactivated_clients_tokens_are_inactive_to_a_resource_server(client, application, resource_server):
+def test_deactivated_clients_tokens_are_inactive_to_a_resource_server(
+    client, application, resource_server, django_capture_on_commit_callbacks
+):
     token = client_credentials_token(client, application)
     application.is_active = False
-    application.save()
+    with django_capture_on_commit_callbacks(execute=True):  # the deactivation commits, as in production
+        application.save()
     assert introspect(client, resource_server, token).json() == {"active": False}
 
 
@@ -219,9 +233,69 @@ def test_get_is_not_allowed(client):
 def test_introspection_query_budget(client, application, django_assert_num_queries):
     token = client_credentials_token(client, application)
     introspect(client, application, token)  # warms this process's verification keys
-    # client, access token (+ application and user joined); the keys come from the process cache
-    with django_assert_num_queries(2):
+    # The client only: a JWT is answered from its verified claims and the revoked set (no token query);
+    # the keys come from the process cache. Down from 2 (client + token row with client and user joined).
+    with django_assert_num_queries(1):
         assert introspect(client, application, token).json()["active"] is True
+
+
+def test_introspection_query_budget_for_a_resource_servers_caller(client, application, resource_server,
+                                                                   django_assert_num_queries):
+    token = client_credentials_token(client, application)
+    introspect(client, resource_server, token)
+    with django_assert_num_queries(1):
+        assert introspect(client, resource_server, token).json()["active"] is True
+
+
+def test_introspection_query_budget_for_a_users_token(client, web_app, user_tokens, django_assert_num_queries):
+    introspect(client, web_app, user_tokens["access_token"])
+    # The client, and the user (username; an inactive user's tokens are inactive): one statement each.
+    with django_assert_num_queries(2) as captured:
+        assert introspect(client, web_app, user_tokens["access_token"]).json()["active"] is True
+    assert " JOIN " not in captured.captured_queries[1]["sql"].upper()
+
+
+def test_introspection_query_budget_for_a_refresh_token(client, web_app, user_tokens, django_assert_num_queries):
+    introspect(client, web_app, user_tokens["refresh_token"], hint="refresh_token")
+    # The client, and the refresh token by digest with its user joined: no client join, no ordering.
+    with django_assert_num_queries(2) as captured:
+        assert introspect(client, web_app, user_tokens["refresh_token"], hint="refresh_token").json()["active"]
+    sql = captured.captured_queries[1]["sql"].upper()
+    assert sql.count(" JOIN ") == 1 and "ORDER BY" not in sql and "OAUTH_PROVIDER_APPLICATION" not in sql
+
+
+def test_refresh_token_without_hint_costs_no_more(client, web_app, user_tokens, django_assert_num_queries):
+    introspect(client, web_app, user_tokens["refresh_token"])
+    with django_assert_num_queries(2):
+        assert introspect(client, web_app, user_tokens["refresh_token"]).json()["active"] is True
+
+
+def test_access_token_with_a_refresh_hint_is_still_found(client, application):
+    token = client_credentials_token(client, application)
+    assert introspect(client, application, token, hint="refresh_token").json()["active"] is True
+
+
+def test_a_revoked_token_is_inactive_whatever_its_row_says(client, application, monkeypatch):
+    """The answer for a JWT comes from the revoked set (is_jti_revoked), checked on every request."""
+    from oauth_provider.endpoints import introspect as introspect_module
+
+    token = client_credentials_token(client, application)
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    assert introspect(client, application, token).json()["active"] is True
+    monkeypatch.setattr(introspect_module, "is_jti_revoked", lambda value: value == jti)
+    assert introspect(client, application, token).json() == {"active": False}
+
+
+def test_a_token_not_yet_valid_is_inactive(client, application, monkeypatch):
+    token = client_credentials_token(client, application)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() - timedelta(seconds=60))
+    assert introspect(client, application, token).json() == {"active": False}
+
+
+def test_a_users_token_for_a_deleted_user_is_inactive(client, web_app, user_tokens, user):
+    AccessToken.objects.update(user=None)  # the row no longer names a user (the user row went away)
+    assert introspect(client, web_app, user_tokens["access_token"]).json() == {"active": False}
 
 
 def test_metadata_advertises_the_introspection_endpoint(client):
@@ -233,15 +307,19 @@ def test_metadata_advertises_the_introspection_endpoint(client):
 
 @pytest.mark.security("S12")
 @pytest.mark.parametrize("case", ["unknown", "expired", "revoked", "not_the_callers"])
-def test_unknown_expired_revoked_or_foreign_tokens_answer_only_inactive(client, web_app, user_tokens, case):
+def test_unknown_expired_revoked_or_foreign_tokens_answer_only_inactive(
+    client, web_app, user_tokens, case, monkeypatch, django_capture_on_commit_callbacks
+):
     token, caller = user_tokens["access_token"], web_app
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
     if case == "unknown":
         token = "not-a-token"
     elif case == "expired":
         AccessToken.objects.filter(jti=jti).update(expires_at=timezone.now() - timedelta(seconds=1))
+        past_expiry(monkeypatch)
     elif case == "revoked":
-        post_as(client, "/oauth/revoke/", web_app, {"token": token})
+        with django_capture_on_commit_callbacks(execute=True):  # the revocation commits, as in production
+            post_as(client, "/oauth/revoke/", web_app, {"token": token})
     else:
         caller = ApplicationFactory()
     assert introspect(client, caller, token).json() == {"active": False}

@@ -325,3 +325,29 @@ def test_a_database_failure_with_a_stale_snapshot_recovers_at_once(client):
     finally:
         key_cache._clock = real_clock
         keys.clear_cache()
+
+
+def test_protected_drf_request_with_revocation_on_makes_no_query(client, django_assert_num_queries):
+    """The protected path's budget: 0 queries with the revocation check on, cached token or not."""
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_CHECK_REVOCATION=True)):
+        client.get("/drf-scopes", **bearer(token()))  # warms the keys
+        value = token()
+        for _ in range(2):  # first use (verified), then from the cache
+            with django_assert_num_queries(0):
+                assert client.get("/drf-scopes", **bearer(value)).status_code == 200
+
+
+def test_revoked_token_is_refused_by_a_protected_view_after_cached_use(client, django_capture_on_commit_callbacks):
+    from oauth_provider.models import AccessToken
+    from oauth_provider.tokens.issue import issue_access_token
+    from oauth_provider.tokens.revocation import revoke_access_tokens
+    from tests.factories import ApplicationFactory
+
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_CHECK_REVOCATION=True)):
+        issued = issue_access_token(application=ApplicationFactory(), scope=["read"], grant_type="client_credentials")
+        assert client.get("/drf-scopes", **bearer(issued.token)).status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            revoke_access_tokens(AccessToken.objects.filter(pk=issued.record.pk))
+        response = client.get("/drf-scopes", **bearer(issued.token))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
