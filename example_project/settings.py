@@ -102,8 +102,8 @@ OAUTH_PROVIDER = {
     # How fast a key rotated by another process is picked up (signing here, verifying in the API).
     "SIGNING_KEY_CACHE_SECONDS": env.int("OAUTH_SIGNING_KEY_CACHE_SECONDS", default=60),
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": env.int("OAUTH_RESOURCE_JWKS_MIN_REFETCH_SECONDS", default=30),
-    # With a shared CACHE_URL (Redis), the API refuses tokens revoked by any process.
-    "RESOURCE_CHECK_REVOCATION": env.bool("OAUTH_RESOURCE_CHECK_REVOCATION", default=False),
+    # Unset: the default (on; the API refuses tokens revoked by any process within 2 seconds).
+    "RESOURCE_CHECK_REVOCATION": env.bool("OAUTH_RESOURCE_CHECK_REVOCATION", default=None),
 }
 
 LOGGING = {

@@ -5,7 +5,7 @@ from oauth_provider.models.clients import Application, ClientType, Consent, Gran
 from oauth_provider.models.codes import AuthorizationCode, DeviceCode, DeviceCodeStatus
 from oauth_provider.models.keys import KeyState, SigningKey
 from oauth_provider.models.registration import InitialAccessToken
-from oauth_provider.models.tokens import AccessToken, RefreshToken
+from oauth_provider.models.tokens import AccessToken, RefreshToken, RevokedAccessToken
 
 __all__ = [
     "AccessToken",
@@ -23,5 +23,6 @@ __all__ = [
     "InitialAccessToken",
     "KeyState",
     "RefreshToken",
+    "RevokedAccessToken",
     "SigningKey",
 ]

@@ -4,7 +4,8 @@ Every resource-side entry point (middleware, DRF authentication and permissions,
 calls ``get_validator().validate(token)``, which checks the token with ``jose.verify`` (the one
 checker, shared with the authorization server's introspection and revocation) and turns the claims
 into an ``AccessTokenInfo``. The default path verifies with keys cached in process and makes no
-database query; the optional revocation check is a cache look-up.
+database query; the revocation check (on by default) is a membership test on the in-process list
+of ``tokens.revocation`` (docs/SECURITY.md S26).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class TokenValidator:
             algorithms=oauth_settings.RESOURCE_ALGORITHMS,
             key_set=key_set_from_settings(oauth_settings),
             leeway=oauth_settings.RESOURCE_LEEWAY,
-            check_revocation=oauth_settings.RESOURCE_CHECK_REVOCATION,
+            check_revocation=revocation_check_enabled(),
         )
 
     def validate(self, token: str) -> AccessTokenInfo:
@@ -133,6 +134,13 @@ class TokenValidator:
             subject=claims["sub"],
             jti=claims["jti"],
         )
+
+
+def revocation_check_enabled() -> bool:
+    """RESOURCE_CHECK_REVOCATION, with None (the default) meaning: on unless the keys come from a remote
+    JWKS (that server's revocations are in its own database, not ours; see the README)."""
+    setting = oauth_settings.RESOURCE_CHECK_REVOCATION
+    return not oauth_settings.RESOURCE_JWKS_URL if setting is None else bool(setting)
 
 
 _validator: TokenValidator | None = None

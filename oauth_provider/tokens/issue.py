@@ -61,7 +61,8 @@ def issue_access_token(
         "jti": jti,
         "scope": scope_value,
     }
-    token = jose.issue(claims, get_signing_key(), jose.ACCESS_TOKEN)
+    signing_key = get_signing_key()
+    token = jose.issue(claims, signing_key, jose.ACCESS_TOKEN)
     record = AccessToken.objects.create(
         jti=jti,
         application=application,
@@ -71,6 +72,7 @@ def issue_access_token(
         audience=audience,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
+        kid=signing_key.kid,
         **links,
     )
     return IssuedAccessToken(token=token, record=record, expires_in=lifetime)
