@@ -106,6 +106,7 @@ class RevocationList:
         self._loaded_at: float | None = None  # monotonic time the last successful read started
         self._watermark: datetime | None = None  # wall time the last successful read started
         self._full_read_at: float | None = None
+        self._failing = False
 
     # --- the request path ------------------------------------------------------------------------
 
@@ -208,14 +209,20 @@ class RevocationList:
             connection.close()
 
     def refresh_quietly(self) -> bool:
-        """One ``refresh()``; False (logged, class name only) when it failed."""
+        """One ``refresh()``; False when it failed. Logged when reads start failing (the class name
+        only) and when they work again, not twice a second while the database is down."""
         try:
             self.refresh()
-            return True
         except Exception as exc:  # the database down, a broken connection: try again next interval
-            logger.warning("The revocation list could not be refreshed (%s); its age is bounded by "
-                           "RESOURCE_REVOCATION_MAX_AGE, then protected requests get 503.", type(exc).__name__)
+            if not self._failing:
+                self._failing = True
+                logger.warning("The revocation list could not be refreshed (%s); once it is older than "
+                               "RESOURCE_REVOCATION_MAX_AGE, protected requests get 503.", type(exc).__name__)
             return False
+        if self._failing:
+            self._failing = False
+            logger.warning("The revocation list is refreshed again.")
+        return True
 
     def after_fork(self) -> None:
         """In a forked child: no thread yet, and a read of its own before the next check answers."""

@@ -179,7 +179,7 @@ def test_older_than_the_bound_the_check_fails_closed_with_503(client, own_list, 
 
 
 @pytest.mark.security("S26")
-def test_a_database_failure_keeps_what_is_known_and_fails_closed_after_the_bound(client, own_list, clock):
+def test_a_database_failure_keeps_what_is_known_and_fails_closed_after_the_bound(client, own_list, clock, caplog):
     revoked_row("known")
     own_list.refresh()
     clock.advance(1.0)
@@ -189,6 +189,11 @@ def test_a_database_failure_keeps_what_is_known_and_fails_closed_after_the_bound
 
     with connection.execute_wrapper(down):
         assert own_list.refresh_quietly() is False
+        assert own_list.refresh_quietly() is False
+    assert [r.getMessage() for r in caplog.records].count(
+        "The revocation list could not be refreshed (OperationalError); once it is older than "
+        "RESOURCE_REVOCATION_MAX_AGE, protected requests get 503.") == 1  # once, not at every attempt
+    assert "10.1.2.3" not in caplog.text
     assert own_list.is_revoked("known")  # still within the bound of the last good read
     clock.advance(1.01)
     with pytest.raises(RevocationListUnavailable):
