@@ -251,3 +251,45 @@ def test_the_thread_refreshes_off_the_request_path_within_the_bound(client, djan
         revocations.stop()
         revocation.install(previous)
     assert not revocations._running()  # stopped within one interval
+
+
+# --- settings, clean-up, upgrade ------------------------------------------------------------------
+
+
+def test_the_interval_and_the_bound_come_from_the_settings():
+    from django.test import override_settings
+
+    from tests.helpers.jwt import oauth_settings_with
+
+    revocations = RevocationList(background=False)
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_REVOCATION_REFRESH_SECONDS=0.25,
+                                                              RESOURCE_REVOCATION_MAX_AGE=7)):
+        revocations.refresh()
+    assert (revocations.refresh_seconds, revocations.max_age) == (0.25, 7.0)
+
+
+def test_cleanup_deletes_revocations_only_once_the_lists_no_longer_keep_them():
+    from oauth_provider.cleanup import clean_up
+
+    revoked_row("recent", expires_in=-60)  # expired, but within the grace the lists keep it
+    revoked_row("live")
+    revoked_row("gone", expires_in=-2 * revocation.EXPIRY_GRACE_SECONDS)
+    removed = {removal.name: removal.count for removal in clean_up()}
+    assert removed["revoked access tokens"] == 1
+    assert sorted(RevokedAccessToken.objects.values_list("jti", flat=True)) == ["live", "recent"]
+
+
+def test_the_migration_records_the_tokens_revoked_before_it():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("oauth_provider.migrations.0005_revocations")
+    live, expired, unrevoked = issued(), issued(), issued()
+    long_ago = timezone.now() - timedelta(hours=1)
+    AccessToken.objects.filter(pk__in=[live.record.pk, expired.record.pk]).update(revoked_at=long_ago)
+    AccessToken.objects.filter(pk=expired.record.pk).update(expires_at=long_ago)
+    migration.record_earlier_revocations(apps, None)
+    migration.record_earlier_revocations(apps, None)  # idempotent
+    assert list(RevokedAccessToken.objects.values_list("jti", "revoked_at")) == [(live.record.jti, long_ago)]
+    assert unrevoked.record.jti not in {row.jti for row in RevokedAccessToken.objects.all()}
