@@ -115,8 +115,8 @@ OAUTH_PROVIDER = {
     # How fast a key rotated by another process is picked up (signing here, verifying in the API).
     "SIGNING_KEY_CACHE_SECONDS": env.int("OAUTH_SIGNING_KEY_CACHE_SECONDS", default=60),
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": env.int("OAUTH_RESOURCE_JWKS_MIN_REFETCH_SECONDS", default=30),
-    # With a shared CACHE_URL (Redis), the API refuses tokens revoked by any process.
-    "RESOURCE_CHECK_REVOCATION": env.bool("OAUTH_RESOURCE_CHECK_REVOCATION", default=False),
+    # Unset: the default (on; the API refuses tokens revoked by any process within 2 seconds).
+    "RESOURCE_CHECK_REVOCATION": env.bool("OAUTH_RESOURCE_CHECK_REVOCATION", default=None),
     "DPOP_REPLAY_CACHE": "dpop" if "dpop" in CACHES else "default",
     # RFC 9449 §8, §9: server nonces in DPoP proofs, at the token endpoint and at the demo API.
     "DPOP_NONCE_REQUIRED": env.bool("OAUTH_DPOP_NONCE_REQUIRED", default=False),

@@ -1,7 +1,9 @@
 """A separate resource server: it trusts the example site's tokens through its JWKS URL only.
 
 It shares no database and no code path with the issuer; it fetches the public keys from
-``RESOURCE_JWKS_URL`` and validates tokens locally. Run the issuer on :8000 (``make demo``), then::
+``RESOURCE_JWKS_URL`` and validates tokens locally. It cannot see the issuer's revocations: a revoked
+token works here until it expires (README, "Resource servers in another project").
+Run the issuer on :8000 (``make demo``), then::
 
     DJANGO_SETTINGS_MODULE=example_project.settings_resource_server python manage.py migrate
     DJANGO_SETTINGS_MODULE=example_project.settings_resource_server python manage.py runserver 127.0.0.1:8001

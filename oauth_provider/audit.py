@@ -45,6 +45,7 @@ CLIENT_DELETED = "client_deleted"
 REGISTRATION_REFUSED = "client_registration_refused"
 INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created"
 SIGNING_KEY_DELETED = "signing_key_deleted"
+USER_DEACTIVATED = "user_deactivated"
 CLEANUP_RUN = "cleanup_run"
 USER_LOGGED_OUT = "user_logged_out"  # RP-Initiated Logout 1.0
 

@@ -5,7 +5,8 @@ the expired rows in it in a transaction of its own; a cron job can run it while 
 
 What goes, and why it is safe:
 - authorization codes and device codes past their expiry (they can no longer be redeemed);
-- access tokens past their expiry, revoked or not (the JWT is dead everywhere by then);
+- access tokens past their expiry, revoked or not (the JWT is dead everywhere by then), and the
+  revocation records of tokens expired for longer than the resource side keeps them;
 - refresh tokens whose whole family is dead (no token of the family is unused, unrevoked and
   unexpired). Used tokens of a live family are kept: presenting one again must still be detected
   as reuse and revoke the family (RFC 9700 §4.14.2);
@@ -41,7 +42,9 @@ from oauth_provider.models import (
     DeviceCode,
     PushedAuthorizationRequest,
     RefreshToken,
+    RevokedAccessToken,
 )
+from oauth_provider.tokens.revocation import EXPIRY_GRACE_SECONDS
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -116,6 +119,9 @@ def expired_querysets(now: datetime | None = None) -> list[tuple[str, QuerySet]]
     interaction = timedelta(seconds=oauth_settings.PUSHED_AUTHORIZATION_REQUEST_INTERACTION_SECONDS)
     querysets = [
         ("access tokens", AccessToken.objects.filter(expires_at__lte=now)),
+        # Kept past expiry as long as the resource side's in-process lists keep them (tokens.revocation).
+        ("revoked access tokens", RevokedAccessToken.objects.filter(
+            expires_at__lte=now - timedelta(seconds=EXPIRY_GRACE_SECONDS))),
         ("refresh tokens", RefreshToken.objects.filter(~Exists(live_in_family))),
         ("authorization codes", AuthorizationCode.objects.filter(expires_at__lte=now)),
         ("device codes", DeviceCode.objects.filter(expires_at__lte=now)),

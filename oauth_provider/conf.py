@@ -84,7 +84,8 @@ DEFAULTS: dict[str, Any] = {
     # Admin dashboard: the most days of past hours one page view rolls up (ActivityHour); the rest
     # is counted from the audit trail and rolled up by later views or `oauth_rollup_activity`.
     "DASHBOARD_ROLLUP_MAX_DAYS": 31,
-    # Cache alias where revoked access-token jtis are published for resource servers.
+    # Deprecated and ignored: revoked access tokens are recorded in the database (RevokedAccessToken) and
+    # each process keeps them in memory (see RESOURCE_CHECK_REVOCATION). Kept so that settings naming it load.
     "REVOCATION_CACHE": "default",
     # Dynamic client registration (RFC 7591): "closed", "initial_access_token" (a token an admin
     # created, see InitialAccessToken) or "open" (anyone; a deploy check warns).
@@ -183,11 +184,18 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": 30,
     # Seconds to wait for the remote JWKS before giving up.
     "RESOURCE_JWKS_TIMEOUT": 5,
-    # Also refuse revoked tokens (a cache look-up by jti in REVOCATION_CACHE; never a database query).
-    "RESOURCE_CHECK_REVOCATION": False,
     # Verified access tokens kept per process (by digest, until their exp) so a token used many times
     # is verified once; 0 verifies every request. Revocation is still checked on every request.
     "RESOURCE_TOKEN_CACHE_SIZE": 4096,
+    # Refuse revoked tokens: a membership test on the revoked-and-unexpired jtis each process keeps in memory
+    # (never a query or a cache round trip on the request path). None (the default) means on when verifying
+    # with this project's keys, off with RESOURCE_JWKS_URL (another server's revocations are not in our database).
+    "RESOURCE_CHECK_REVOCATION": None,
+    # Seconds between two reads of the revocations recorded since the last read (a thread per process).
+    "RESOURCE_REVOCATION_REFRESH_SECONDS": 0.5,
+    # The bound: a revoked token is refused in every process within this many seconds. A process whose
+    # last successful read is older (the database unreachable) answers 503 temporarily_unavailable.
+    "RESOURCE_REVOCATION_MAX_AGE": 2,
     # The realm of WWW-Authenticate challenges (RFC 6750 §3).
     "RESOURCE_REALM": "api",
 }

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import FieldDoesNotExist
 from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
@@ -19,6 +21,7 @@ from oauth_provider.conf import RELOADING_SETTINGS, oauth_settings
 from oauth_provider.models import Application, SigningKey
 from oauth_provider.oidc.sessions import record_login
 from oauth_provider.resource.validator import clear_verified_tokens, reset_validator
+from oauth_provider.tokens import revocation
 
 # --- clients ----------------------------------------------------------------------------------------
 # The safety net of clients/lifecycle.py (its docstring explains why nothing is done twice): a save that
@@ -56,6 +59,12 @@ def signing_key_changed(*args: Any, **kwargs: Any) -> None:
     keys.clear_cache()
 
 
+def signing_key_deleting(sender, instance: SigningKey, **kwargs) -> None:
+    # The live tokens it signed are revoked: every process refuses them within the revocation bound,
+    # not only once its key snapshot is reloaded (docs/SECURITY.md S26).
+    revocation.revoke_key_tokens(instance.kid)
+
+
 def settings_changed(*, setting: str, **kwargs: Any) -> None:
     # KEY_ENCRYPTION_KEYS / SECRET_KEY decrypt the keys; RESOURCE_* and ISSUER shape the validator.
     if setting in RELOADING_SETTINGS:
@@ -70,6 +79,7 @@ def connect_keys() -> None:
     keys.key_cache.on_clear(clear_verified_tokens)
     post_save.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_saved")
     post_delete.connect(signing_key_changed, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_deleted")
+    pre_delete.connect(signing_key_deleting, sender=SigningKey, dispatch_uid="oauth_provider.receivers.key_deleting")
     setting_changed.connect(settings_changed, dispatch_uid="oauth_provider.receivers.keys_settings")
 
 
@@ -93,8 +103,47 @@ def connect_openid() -> None:
     post_save.connect(_client_saved, sender=Application, dispatch_uid="oauth_provider.receivers.client_saved")
 
 
+# --- revocation -------------------------------------------------------------------------------------
+# Paths that end tokens without coming through tokens.revocation (docs/SECURITY.md S26):
+# - deleting a user revokes the user's live tokens first, so the cascade that deletes their rows never
+#   makes their JWTs valid again (the admin's AccessToken page revokes before deleting, admin/console.py);
+# - a save that turns a user inactive revokes that user's tokens and records one ``user_deactivated``
+#   event, claimed in the database like a client's deactivation (a second save does nothing).
+#   ``QuerySet.update(is_active=False)`` sends no signal: code that deactivates users in bulk calls
+#   ``revocation.user_deactivated`` for each one. No receiver is connected to AccessToken itself: that
+#   would cost ``oauth_cleanup`` its fast batched deletes; code that deletes live token rows in bulk
+#   revokes them first (``revocation.revoke_access_tokens``).
+
+
+def _has_is_active_field(model) -> bool:
+    try:
+        return model._meta.get_field("is_active").concrete
+    except FieldDoesNotExist:
+        return False
+
+
+def _user_saving(sender, instance, update_fields=None, raw: bool = False, **kwargs) -> None:
+    if raw or instance.pk is None or getattr(instance, "is_active", True):
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return  # this save does not write is_active
+    if _has_is_active_field(sender):
+        revocation.user_deactivated(instance, source="model")
+
+
+def _user_deleting(sender, instance, **kwargs) -> None:
+    revocation.revoke_user_tokens(instance)
+
+
+def connect_revocation() -> None:
+    pre_save.connect(_user_saving, sender=settings.AUTH_USER_MODEL, dispatch_uid="oauth_provider.receivers.user_saving")
+    pre_delete.connect(_user_deleting, sender=settings.AUTH_USER_MODEL,
+                       dispatch_uid="oauth_provider.receivers.user_deleting")
+
+
 def connect() -> None:
     """Connect every section's receivers (idempotent: each has a dispatch_uid)."""
     connect_clients()
     connect_keys()
     connect_openid()
+    connect_revocation()

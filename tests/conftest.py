@@ -72,8 +72,25 @@ def _fresh_key_cache():
 
 
 @pytest.fixture(autouse=True)
+def revocations():
+    """Each test gets an empty revocation list that counts as freshly read and never ages (no thread).
+
+    It learns revocations the way the revoking process does (after commit: use
+    ``django_capture_on_commit_callbacks``); tests of the refresh, the bound and the thread build their
+    own ``RevocationList`` (tests/tokens/test_revocation_list.py).
+    """
+    from oauth_provider.tokens import revocation
+
+    frozen = revocation.RevocationList(background=False, clock=lambda: 0.0)
+    frozen.assume_read()
+    previous = revocation.install(frozen)
+    yield frozen
+    revocation.install(previous)
+
+
+@pytest.fixture(autouse=True)
 def _empty_default_cache():
-    """Rate-limit counters and revocation marks of one test must not reach the next."""
+    """Rate-limit counters of one test must not reach the next."""
     from django.core.cache import caches
 
     caches["default"].clear()

@@ -110,14 +110,19 @@ def test_login_page_renders_with_labels(client):
     assert 'for="id_username"' in page and 'for="id_password"' in page
 
 
-def test_home_page_revoke_command_works_when_revocation_is_installed(client):
+def test_home_page_revoke_command_works_when_revocation_is_installed(client, django_capture_on_commit_callbacks):
     seed()
     page = client.get("/").content.decode()
     if 'id="curl-revoke"' not in page:
         pytest.skip("no revocation_endpoint advertised, so the home page shows no revoke command")
     fetch_token = re.fullmatch(r"TOKEN=\$\((curl .+?) \| python3 -c .+\)", shown_command(page, "curl-api-token"))
     token = run_curl(client, fetch_token.group(1)).json()["access_token"]
-    assert run_curl(client, shown_command(page, "curl-revoke"), token).status_code == 200
+    assert run_curl(client, shown_command(page, "curl-api-me"), token).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_curl(client, shown_command(page, "curl-revoke"), token).status_code == 200
+    # What the page promises ("/api/me answers 401"); other processes: tests/concurrency/test_multiprocess.py.
+    assert "answers <code>401</code>" in page
+    assert run_curl(client, shown_command(page, "curl-api-me"), token).status_code == 401
 
 
 def test_home_page_device_command_works_when_the_device_flow_is_installed(client):

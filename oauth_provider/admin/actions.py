@@ -1,6 +1,6 @@
-"""Admin actions on clients and tokens. Each one revokes through ``revocation`` (so resource
-servers' revocation cache is filled) and is audited with the acting admin; deactivation goes
-through ``clients.lifecycle`` like every other path."""
+"""Admin actions on clients and tokens. Each one revokes through ``revocation`` (so every resource
+server of the deployment refuses the tokens, docs/SECURITY.md S26) and is audited with the acting
+admin; deactivation goes through ``clients.lifecycle`` like every other path."""
 
 from __future__ import annotations
 

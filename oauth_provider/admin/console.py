@@ -56,6 +56,7 @@ from oauth_provider.models import (
 )
 from oauth_provider.oidc.sectors import SectorIdentifierError, verify_sector_identifier
 from oauth_provider.scopes import known_scopes
+from oauth_provider.tokens import revocation
 
 NEW_SECRET_ATTRIBUTE = "_oauth_provider_new_client_secret"
 SECRET_ONCE_SESSION_KEY = "_oauth_provider_secret_once"
@@ -460,6 +461,17 @@ class AccessTokenAdmin(ReadOnlyAdmin):
 
     class Media:
         css = {"all": ["oauth_provider/admin.css"]}
+
+    # Deleting a live token's row revokes it first: the JWT stays refused everywhere (docs/SECURITY.md S26).
+    def delete_model(self, request, obj: AccessToken) -> None:
+        with transaction.atomic():
+            revocation.revoke_access_tokens(AccessToken.objects.filter(pk=obj.pk))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            revocation.revoke_access_tokens(AccessToken.objects.filter(pk__in=queryset.values("pk")))
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(AuthorizationCode)

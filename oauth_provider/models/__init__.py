@@ -13,7 +13,7 @@ from oauth_provider.models.codes import AuthorizationCode, DeviceCode, DeviceCod
 from oauth_provider.models.keys import KeyState, SigningKey
 from oauth_provider.models.registration import InitialAccessToken
 from oauth_provider.models.requests import ClientAssertionJti, PushedAuthorizationRequest
-from oauth_provider.models.tokens import AccessToken, RefreshToken
+from oauth_provider.models.tokens import AccessToken, RefreshToken, RevokedAccessToken
 
 __all__ = [
     "AccessToken",
@@ -33,6 +33,7 @@ __all__ = [
     "KeyState",
     "PushedAuthorizationRequest",
     "RefreshToken",
+    "RevokedAccessToken",
     "SigningKey",
     "SubjectType",
     "TokenEndpointAuthMethod",

@@ -62,6 +62,8 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The kid of the key that signed it: deleting that key revokes exactly its tokens (tokens.revocation).
+    kid = models.CharField(max_length=64, blank=True, default="")
     refresh_token = models.ForeignKey(
         RefreshToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_tokens"
     )
@@ -77,3 +79,23 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"access token {self.jti}"
+
+
+class RevokedAccessToken(models.Model):
+    """The store of record of revoked access tokens that have not expired yet (tokens.revocation).
+
+    One row per revoked ``jti``, with no foreign key: deleting the token's row, its client or its user
+    never makes a revoked token valid again. Resource servers of this project keep the unexpired
+    rows in memory and read only the rows revoked since their last read (the ``revoked_at`` index);
+    ``oauth_cleanup`` deletes rows once the token has expired.
+    """
+
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "revoked access token"
+
+    def __str__(self) -> str:
+        return f"revoked access token {self.jti}"

@@ -4,7 +4,8 @@ Every resource-side entry point (middleware, DRF authentication and permissions,
 calls ``get_validator().validate(token)``, which checks the token with ``jose.verify`` (the one
 checker, shared with the authorization server's introspection and revocation) and turns the claims
 into an ``AccessTokenInfo``. The default path verifies with keys cached in process and makes no
-database query; the optional revocation check is a cache look-up.
+database query; the revocation check (on by default) is a membership test on the in-process list
+of ``tokens.revocation`` (docs/SECURITY.md S26).
 
 A token presented many times is verified once per process: ``VerifiedTokens`` keeps what
 ``jose.verify`` accepted, by the token's SHA-256 digest, until the token's own ``exp``, and only
@@ -201,7 +202,7 @@ class TokenValidator:
             algorithms=oauth_settings.RESOURCE_ALGORITHMS,
             key_set=key_set_from_settings(oauth_settings),
             leeway=oauth_settings.RESOURCE_LEEWAY,
-            check_revocation=oauth_settings.RESOURCE_CHECK_REVOCATION,
+            check_revocation=revocation_check_enabled(),
             cache_size=oauth_settings.RESOURCE_TOKEN_CACHE_SIZE,
         )
 
@@ -257,6 +258,13 @@ class TokenValidator:
             key=key,
             expires_at=float(claims["exp"]),
         )
+
+
+def revocation_check_enabled() -> bool:
+    """RESOURCE_CHECK_REVOCATION, with None (the default) meaning: on unless the keys come from a remote
+    JWKS (that server's revocations are in its own database, not ours; see the README)."""
+    setting = oauth_settings.RESOURCE_CHECK_REVOCATION
+    return not oauth_settings.RESOURCE_JWKS_URL if setting is None else bool(setting)
 
 
 _validator: TokenValidator | None = None

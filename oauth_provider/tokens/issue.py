@@ -69,7 +69,8 @@ def issue_access_token(
     }
     if dpop_jkt:
         claims["cnf"] = {"jkt": dpop_jkt}
-    token = jose.issue(claims, get_signing_key(), jose.ACCESS_TOKEN)
+    signing_key = get_signing_key()
+    token = jose.issue(claims, signing_key, jose.ACCESS_TOKEN)
     record = AccessToken.objects.create(
         jti=jti,
         application=application,
@@ -80,6 +81,7 @@ def issue_access_token(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
         dpop_jkt=dpop_jkt,
+        kid=signing_key.kid,
         **links,
     )
     return IssuedAccessToken(token=token, record=record, expires_in=lifetime)

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.tokens.revocation import is_jti_revoked
 from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -112,6 +113,11 @@ def test_e2e_spa_revoke_revokes_the_refresh_family_and_forgets_the_tokens(site, 
     assert "Revoked" in page.locator("#spa-notice").inner_text()
     assert not RefreshToken.objects.filter(application__client_id="demo-spa", revoked_at__isnull=True).exists()
     assert not AccessToken.objects.filter(application__client_id="demo-spa", revoked_at__isnull=True).exists()
+    # What the notice says: the server's API refuses them (here at once; other processes within 2 s,
+    # tests/concurrency/test_multiprocess.py).
+    issued = list(AccessToken.objects.filter(application__client_id="demo-spa").values_list("jti", flat=True))
+    assert issued and all(is_jti_revoked(jti) for jti in issued)
+    assert "no longer accepts these tokens" in page.locator("#spa-notice").inner_text()
     screenshot(page, "spa-revoked")
     assert console_errors == []
 

@@ -249,8 +249,9 @@ def test_metadata_advertises_the_revocation_endpoint(client):
 def test_revocation_query_budget(client, application, django_assert_num_queries):
     revoke(client, application, client_credentials_token(client, application))  # warms the key cache
     token = client_credentials_token(client, application)
-    # client, access token; savepoint, live rows, update, audit row, release (keys: process cache)
-    with django_assert_num_queries(7):
+    # client, access token; savepoint, live rows, update, revocation record (the store of record the
+    # resource side reads, tokens.revocation), audit row, release (keys: process cache)
+    with django_assert_num_queries(8):
         assert revoke(client, application, token).status_code == 200
 
 

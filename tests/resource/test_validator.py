@@ -14,12 +14,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidToken
 from oauth_provider.jose import ACCESS_TOKEN
 from oauth_provider.keys import store as keys
 from oauth_provider.models import AccessToken, KeyState, SigningKey
 from oauth_provider.resource.keysets import LocalKeySet
-from oauth_provider.resource.validator import TokenValidator, get_validator
+from oauth_provider.resource.validator import TokenValidator, get_validator, revocation_check_enabled
 from oauth_provider.tokens.issue import issue_access_token
 from oauth_provider.tokens.revocation import revoke_access_tokens
 from tests.factories import ApplicationFactory, UserFactory
@@ -378,7 +379,8 @@ def _issued_and_revoked():
 def test_revoked_token_is_accepted_when_the_revocation_check_is_off(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         revoked = _issued_and_revoked()
-    get_validator().validate(revoked)
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_CHECK_REVOCATION=False)):
+        get_validator().validate(revoked)
 
 
 def test_revoked_token_is_rejected_when_the_revocation_check_is_on(django_capture_on_commit_callbacks):
@@ -388,11 +390,24 @@ def test_revoked_token_is_rejected_when_the_revocation_check_is_on(django_captur
         assert rejected(revoked) == "The access token has been revoked."
 
 
-def test_revocation_check_looks_in_the_cache_not_the_database(django_assert_num_queries):
+def test_revocation_check_looks_in_the_process_list_not_the_database(django_assert_num_queries):
     with override_settings(OAUTH_PROVIDER=oauth_settings_with(RESOURCE_CHECK_REVOCATION=True)):
         get_validator().validate(token())
         with django_assert_num_queries(0):
             get_validator().validate(token())
+
+
+@pytest.mark.security("S26")
+def test_the_revocation_check_is_on_by_default_and_off_with_a_remote_jwks():
+    """None (the default) means: on with this project's keys; a remote server's revocations are not in our
+    database, so with RESOURCE_JWKS_URL it is off unless set explicitly (README: remote resource servers)."""
+    assert oauth_settings.RESOURCE_CHECK_REVOCATION is None
+    assert get_validator().check_revocation is True
+    remote = oauth_settings_with(RESOURCE_JWKS_URL="https://as.example/jwks")
+    with override_settings(OAUTH_PROVIDER=remote):
+        assert revocation_check_enabled() is False
+    with override_settings(OAUTH_PROVIDER={**remote, "RESOURCE_CHECK_REVOCATION": True}):
+        assert revocation_check_enabled() is True
 
 
 def test_resource_package_never_imports_views_or_grants():
@@ -462,7 +477,6 @@ def test_the_default_leeway_is_thirty_seconds():
 
 
 @pytest.mark.security("S26")
-@pytest.mark.xfail(strict=True, reason="docs/SECURITY.md S26 is open: the revocation check is off by default")
 def test_a_revoked_access_token_is_refused_with_the_default_settings(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         revoked = _issued_and_revoked()

@@ -365,7 +365,7 @@
         }
         tokens = null;
         render();
-        showNotice("Revoked. The server no longer accepts these tokens, and the app has forgotten them.");
+        showNotice("Revoked. The server no longer accepts these tokens (its APIs refuse them within 2 seconds, in every process), and the app has forgotten them.");
       });
   }
 
