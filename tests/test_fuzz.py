@@ -55,7 +55,7 @@ CONTENT_TYPES = [
 def _no_rate_limits(settings):
     # Hundreds of requests from one address in one test: the limits have their own tests.
     settings.OAUTH_PROVIDER = {
-        **settings.OAUTH_PROVIDER, "TOKEN_RATE_LIMIT_PER_CLIENT": None, "TOKEN_RATE_LIMIT_PER_ADDRESS": None,
+        **settings.OAUTH_PROVIDER, "CLIENT_AUTH_MAX_FAILURES": None, "CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS": None,
     }
 
 

@@ -9,6 +9,9 @@ Decisions (see the README):
   configuration endpoint. A read echoes the token it was called with; an update issues a new one
   and the old one stops working; the client secret is kept across updates (it is generated when a
   public client becomes confidential and dropped when it becomes public).
+- Wrong initial and registration access tokens count as failed client authentications (per
+  address; registration access tokens also per client_id), and open registration has a per-address
+  budget of its own (docs/SECURITY.md S27).
 - Delete revokes every token of the client (publishing the revoked jtis to resource servers)
   before the row goes, so nothing issued to it keeps working (RFC 7592 §2.3).
 """
@@ -24,8 +27,9 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from oauth_provider import audit, crypto, http
+from oauth_provider import audit, crypto, http, ratelimit
 from oauth_provider.clients import lifecycle
+from oauth_provider.clients.authentication import REGISTRATION, counting_failures
 from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import AccessDenied, InvalidClientMetadata, InvalidToken
@@ -67,6 +71,9 @@ def register_client(
     if mode == INITIAL_ACCESS_TOKEN:
         initial_token_digest = _usable_initial_access_token(http.bearer_credentials(authorization), context)
     metadata = validate_client_metadata(body)
+    if mode == OPEN:
+        # Anyone may register: the rows they create have a per-address budget (docs/SECURITY.md S27).
+        ratelimit.limit_per_address(ratelimit.open_registrations(), context)
     application = Application()
     apply_client_metadata(application, metadata)
     secret = application.generate_secret() if application.is_confidential else None
@@ -88,12 +95,15 @@ def _usable_initial_access_token(token: str | None, context: http.RequestContext
         audit.record(audit.REGISTRATION_REFUSED, context=context, reason="no_initial_access_token")
         raise InvalidToken("An initial access token is required to register.", headers=http.bearer_challenge(None))
     token_digest = crypto.digest(token)
-    usable = InitialAccessToken.objects.filter(
-        token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
-    ).exists()
-    if not usable:
-        audit.record(audit.REGISTRATION_REFUSED, context=context, reason="invalid_initial_access_token")
-        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=http.bearer_challenge())
+    # A wrong token is a failed client authentication of no named client: counted per address (S27).
+    with counting_failures(None, context, endpoint=REGISTRATION):
+        usable = InitialAccessToken.objects.filter(
+            token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
+        ).exists()
+        if not usable:
+            audit.record(audit.REGISTRATION_REFUSED, context=context, reason="invalid_initial_access_token")
+            raise InvalidToken("The initial access token is invalid, expired or used up.",
+                               headers=http.bearer_challenge())
     return token_digest
 
 
@@ -135,11 +145,14 @@ def authenticate_registration(client_id: str, authorization: str, context: http.
     token = http.bearer_credentials(authorization)
     if not token:
         raise InvalidToken("The registration access token is required.", headers=http.bearer_challenge(None))
-    application = Application.objects.filter(client_id=client_id, is_active=True).first()
-    if application is None or not crypto.matches_digest(token, application.registration_access_token_digest):
-        audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application, client_id=client_id[:100],
-                     reason="wrong_registration_access_token", method="registration_access_token")
-        raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
+    # Counted against the client_id in the URL and the address, before the check (docs/SECURITY.md S27).
+    with counting_failures(client_id, context, endpoint=REGISTRATION):
+        application = Application.objects.filter(client_id=client_id, is_active=True).first()
+        if application is None or not crypto.matches_digest(token, application.registration_access_token_digest):
+            audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application,
+                         client_id=client_id[:100], reason="wrong_registration_access_token",
+                         method="registration_access_token")
+            raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
     return application, token
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_provider import http, ratelimit
+from oauth_provider import http
 from oauth_provider.clients.authentication import TOKEN, authenticate_request
 from oauth_provider.errors import InvalidRequest
 from oauth_provider.grants import TokenRequest, grant_class
@@ -14,8 +14,11 @@ from oauth_provider.grants import TokenRequest, grant_class
 def handle_token_request(
     params: Mapping[str, str], *, authorization: str = "", context: http.RequestContext = http.NO_CONTEXT
 ) -> dict[str, Any]:
-    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError."""
-    ratelimit.limit_token_requests_from(context.ip_address)
+    """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError.
+
+    Nothing counts a successful request: failed client authentications and password logins are
+    limited where they are checked (docs/SECURITY.md S27); request rates are DRF throttles on the view.
+    """
     grant_type = params.get("grant_type")
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")

@@ -72,7 +72,7 @@ def test_open_registration_warns_W008():
 def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
     settings.OAUTH_PROVIDER = {
         **settings.OAUTH_PROVIDER, "ISSUER": "http://auth.example.com", "KEY_ENCRYPTION_KEYS": [],
-        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "TOKEN_RATE_LIMIT_PER_CLIENT": None,
+        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "CLIENT_AUTH_MAX_FAILURES": None,
     }
     ids = {message.id for message in check_deploy()}
     assert ids == {"oauth_provider.W001", "oauth_provider.W002", "oauth_provider.W003", "oauth_provider.W004",
