@@ -3,36 +3,41 @@
 What is counted is what an attacker does, never what a user does (docs/SECURITY.md S27):
 
 - ``FailureBudget``: failed attempts at a credential (client authentication, password-grant logins,
-  device user codes), per identity and per source address. The attempt is counted *before* the
-  credential is checked (increment, then verify), so concurrent guesses cannot all pass a check that
-  only counts afterwards; a success gives its count back, so successful traffic is never limited.
+  device user codes), per identity and per address. Each attempt is counted *before* the credential
+  is checked (increment, then verify) as "in flight", and settled after: a failure is counted as
+  one, a success is not counted at all, so successful traffic is never limited.
 - ``RateLimit``: plain events per identity, for the endpoints that create rows for callers nobody
   authenticated (device authorizations of public clients, open registration), per source address.
 
+Counting before the check. Confirmed failures alone that use up a limit refuse an attempt at once,
+before any check. When a limit is used up only together with the attempts in flight (a burst of
+parallel requests), the attempt waits for them (``WAIT_STEPS``, about 2 s at most): if they succeed
+it goes ahead, if they fail it is refused. So 20 parallel guesses against a limit of 5 get exactly 5
+checks (the reproduced race read the count, ran the slow check, then counted: all 20 were checked),
+while 20 parallel successful requests are all served. A refused attempt is not counted.
+
 Keying, so that nobody can spend a victim's budget. A *claimed* identity (a client id or a username
-anyone can type) has three counters per window: the address's failures, the identity's failures and
-the failures of this identity from this address (the "pair"). Over the address limit, the address
-is refused. Over the identity limit, only addresses that have failed (or are attempting) for this
-identity themselves are refused: a request whose pair count is 1 is evaluated. So the real client or
-user, from an address that has not failed, is never refused because of a stranger's guesses, while a
+anyone can type) has three counters per window: the address's, the identity's, and this identity's
+from this address (the "pair"). Over the address limit, the address is refused. Over the identity
+limit, only addresses that have failed (or are attempting in parallel) for this identity themselves
+are refused: an address with no failure for it gets its attempt checked. So the real client or user,
+from an address that has not failed, is never refused because of a stranger's guesses, while a
 guesser gets the identity's budget once and then one attempt per new address and window. A success
 also forgives the failures its own address made for that identity (the user's typos), never the
 address's other failures. An identity the server has already *proven* (the signed-in user on the
 device page) is refused outright over its limit: nobody else can spend it.
 
-The counters of one attempt are raised together, in order address, pair, identity: in Redis by one
-MULTI/EXEC pipeline (``SET NX EX`` + ``INCR`` per key, one round trip; a second one gives a success's
-counts back), elsewhere with ``cache.incr`` / ``cache.add`` under a process lock (exact for LocMem,
-which is per process; Memcached's increments are atomic per key). So of the parallel requests of one
-address, the first to raise the pair also has the lowest identity count: of 20 parallel guesses
-against a limit of 5, exactly 5 are evaluated (on Memcached, across processes, at most one more).
-Django's database cache does not increment atomically: use Redis or Memcached. A key names its
-window, so it expires on its own and ``Retry-After`` is the time left in it. Identities are digested
-before they become keys; IPv6 addresses count per /64 (one subscriber's network), IPv4 per address.
+The counters of one step change together (``update``): in Redis by one MULTI/EXEC pipeline (one
+round trip to count an attempt and read the failures, one to settle it), elsewhere under a process
+lock (exact for LocMem, which is per process; Memcached's increments are atomic per key). Django's
+database cache does not increment atomically: use Redis or Memcached. A key names its window, so it
+expires on its own and ``Retry-After`` is the time left in it. Identities are digested before they
+become keys; IPv6 addresses count per /64 (one subscriber's network), IPv4 per address.
 
 A fixed window may let up to twice a limit through around a window boundary; that bounds guessing
 well enough and costs no database query, ever. Each lock-out is audited once per limit, identity and
-window (the event that first goes over the limit), never per refused request.
+window (the failure that uses the limit up, or the first event over a ``RateLimit``), never per
+refused request.
 
 Callers turn ``RateLimitExceeded`` into the answer of their protocol: 429 with ``Retry-After`` and an
 RFC 6749 §5.2 body (``too_many_requests``), or the device page's 429. The counters live in the cache
@@ -131,24 +136,51 @@ def _redis_client(cache):
     return cache._cache.get_client(write=True)
 
 
-_INCREMENT_LOCK = threading.Lock()
+_LOCK = threading.Lock()
 
 
-def increment(keys: list[str], timeout: int) -> list[int]:
-    """Raise each counter by one, in order, creating it (with ``timeout``) if it is missing; the new values."""
+def update(increments: list[str], decrements: dict[str, int], reads: list[str], timeout: int) -> tuple[list[int],
+                                                                                                       list[int]]:
+    """One step on the counters, together: raise each of ``increments`` by one (creating it with
+    ``timeout``), lower each of ``decrements`` by its amount (a counter that expired stays gone), and
+    read ``reads`` (0 when missing). Returns (the raised values, the values read).
+
+    Redis: one MULTI/EXEC pipeline (``SET NX EX`` + ``INCR``, ``DECRBY`` + ``EXPIRE``, ``GET``), one
+    round trip, atomic. Other backends: ``cache.incr``/``cache.add``/``get_many`` under a process lock,
+    so one process's steps never interleave (exact for LocMem, which is per process; on Memcached each
+    increment is atomic, and steps of several processes may interleave between keys).
+    """
+    decrements = {key: amount for key, amount in decrements.items() if amount > 0}
     cache = _cache()
     client = _redis_client(cache)
     if client is not None:
         pipeline = client.pipeline()
-        for key in keys:
+        for key in increments:
             full_key = cache.make_and_validate_key(key)
             pipeline.set(full_key, 0, ex=timeout, nx=True)
             pipeline.incr(full_key)
-        return [int(value) for value in pipeline.execute()[1::2]]
-    # One process's counters of one attempt change together (LocMem is per process, so it is exact);
-    # across processes on Memcached, parallel requests of one address may interleave between keys.
-    with _INCREMENT_LOCK:
-        return [_increment_one(cache, key, timeout) for key in keys]
+        for key, amount in decrements.items():
+            full_key = cache.make_and_validate_key(key)
+            pipeline.decrby(full_key, amount)
+            pipeline.expire(full_key, timeout)  # a key that had expired comes back negative, and goes
+        for key in reads:
+            pipeline.get(cache.make_and_validate_key(key))
+        results = pipeline.execute()
+        raised = [int(value) for value in results[1:2 * len(increments):2]]
+        read = [int(value or 0) for value in results[2 * (len(increments) + len(decrements)):]]
+        return raised, read
+    with _LOCK:
+        raised = [_increment_one(cache, key, timeout) for key in increments]
+        for key, amount in decrements.items():
+            with suppress(ValueError):
+                cache.incr(key, -amount)
+        found = cache.get_many(reads) if reads else {}
+    return raised, [int(found.get(key) or 0) for key in reads]
+
+
+def increment(keys: list[str], timeout: int) -> list[int]:
+    """Raise each counter by one, creating it (with ``timeout``) if it is missing; the new values."""
+    return update(keys, {}, [], timeout)[0]
 
 
 def _increment_one(cache, key: str, timeout: int) -> int:
@@ -163,26 +195,6 @@ def _increment_one(cache, key: str, timeout: int) -> int:
     except ValueError:
         cache.set(key, 1, timeout=timeout)  # ... and it expired at once: first event of its window
         return 1
-
-
-def give_back(deltas: dict[str, int], timeout: int) -> None:
-    """Lower each counter by its amount; a counter that has expired stays gone."""
-    deltas = {key: amount for key, amount in deltas.items() if amount > 0}
-    if not deltas:
-        return
-    cache = _cache()
-    client = _redis_client(cache)
-    if client is not None:
-        pipeline = client.pipeline()
-        for key, amount in deltas.items():
-            full_key = cache.make_and_validate_key(key)
-            pipeline.decrby(full_key, amount)
-            pipeline.expire(full_key, timeout)  # a key that had expired comes back negative, and goes
-        pipeline.execute()
-        return
-    for key, amount in deltas.items():
-        with suppress(ValueError):
-            cache.incr(key, -amount)
 
 
 def _audit_reached(event: str, name: str, context: RequestContext, details: dict[str, Any]) -> None:
@@ -229,12 +241,27 @@ def limit_per_address(limit: RateLimit, context: RequestContext, **details: Any)
 
 ADDRESS, PAIR, IDENTITY = "address", "pair", "identity"
 
+# A request that may only be over a limit because of attempts still being checked waits for them
+# (they may succeed), in these steps, for about 2 s at most; then it is refused.
+WAIT_STEPS = (0.01, 0.02, 0.05, 0.1, 0.1, 0.2, 0.25, 0.25, 0.5, 0.5)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
 
 @dataclass(frozen=True)
 class FailureBudget:
     """Failed attempts at one kind of credential per identity and per address in each window
     (the module docstring). ``claimed``: the identity is only claimed by the request (the pair
-    rule applies); otherwise it is already proven and its limit refuses it outright."""
+    rule applies); otherwise it is already proven and its limit refuses it outright.
+
+    Each counter is two keys: its confirmed failures, and its attempts in flight (counted before
+    the check, settled after). An attempt is refused at once when the confirmed failures alone use
+    up a limit; when only the attempts in flight do, it waits for them (``WAIT_STEPS``), because
+    they may succeed: a burst of parallel successes is served, a burst of parallel guesses is
+    checked only up to the limit.
+    """
 
     name: str
     per_identity: int | None
@@ -256,13 +283,13 @@ class FailureBudget:
         """Count an attempt, then run the block that checks the credential.
 
         Over a limit nothing runs: ``refusal(retry_after)`` is raised (RateLimitExceeded without one).
-        The block raising ``failure`` is a failed attempt: it stays counted. A block that ends
-        normally is a success: its count is given back (and its address's failures for the identity
-        forgiven). Any other exception gives the count back too: it was not the caller's guess.
-        ``details`` go to the audit event of a lock-out.
+        The block raising ``failure`` is a failed attempt: it is counted, and the failure that uses
+        up a limit is audited (with ``details``). A block that ends normally is a success: it is not
+        counted, and its address's failures for the identity are forgiven. Any other exception is
+        not counted either: it was not the caller's guess.
         """
         try:
-            reservation = self.reserve(identity, context, **details)
+            reservation = self.reserve(identity, context)
         except RateLimitExceeded as exc:
             if refusal is None:
                 raise
@@ -270,9 +297,10 @@ class FailureBudget:
         try:
             yield reservation
         except failure:
+            reservation.failed(context, details)
             raise
         except BaseException:
-            reservation.give_back()
+            reservation.settle()
             raise
         reservation.succeeded()
 
@@ -287,63 +315,97 @@ class FailureBudget:
             counters.append((IDENTITY, self.per_identity, identity))
         return counters
 
-    def reserve(self, identity: str | None, context: RequestContext = NO_CONTEXT, **details: Any) -> Reservation:
-        """Count one attempt before its check; raise RateLimitExceeded if it must not be checked."""
-        window = Window.now(self.window)
-        counters = self._counters(identity, address_identity(context.ip_address))
-        keys = {role: _key(f"{self.name}-{role}", value, window) for role, _, value in counters}
-        values = dict(zip(keys, increment(list(keys.values()), window.timeout), strict=True))
-        reservation = Reservation(self, window, keys, values)
-        for role, limit, _ in counters:
-            if limit is not None and values[role] == limit + 1:
-                _audit_reached(self.event, f"{self.name}-{role}", context, details)
-        refused = reservation.refused_by()
-        if refused is not None:
-            raise RateLimitExceeded(f"{self.name}-{refused}", window.left)
-        return reservation
+    def limit_of(self, role: str) -> int | None:
+        return {ADDRESS: self.per_address, IDENTITY: self.per_identity}.get(role)
+
+    def reserve(self, identity: str | None, context: RequestContext = NO_CONTEXT) -> Reservation:
+        """Count one attempt in flight before its check; raise RateLimitExceeded if it must not be
+        checked (at once, or after waiting for the attempts in flight)."""
+        address = address_identity(context.ip_address)
+        for wait in (*WAIT_STEPS, None):
+            window = Window.now(self.window)
+            counters = self._counters(identity, address)
+            roles = [role for role, _, _ in counters]
+            inflight = {role: _key(f"{self.name}-{role}-inflight", value, window) for role, _, value in counters}
+            failures = {role: _key(f"{self.name}-{role}-failures", value, window) for role, _, value in counters}
+            raised, read = update(list(inflight.values()), {}, list(failures.values()), window.timeout)
+            reservation = Reservation(self, window, inflight, failures, dict(zip(roles, raised, strict=True)),
+                                      dict(zip(roles, read, strict=True)))
+            verdict = reservation.verdict()
+            if verdict is None:
+                return reservation
+            reservation.settle()
+            refused, final = verdict
+            if final or wait is None:
+                raise RateLimitExceeded(f"{self.name}-{refused}", window.left)
+            _sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass
 class Reservation:
-    """One counted attempt: the keys it raised and their values after it."""
+    """One attempt in flight: its keys, and the counts it saw (``inflight`` includes itself)."""
 
     budget: FailureBudget
     window: Window
-    keys: dict[str, str]
-    values: dict[str, int]
+    inflight_keys: dict[str, str]
+    failure_keys: dict[str, str]
+    inflight: dict[str, int]
+    failures: dict[str, int]
     settled: bool = field(default=False)
 
-    def _over(self, role: str, limit: int | None) -> bool:
-        return role in self.values and limit is not None and self.values[role] > limit
+    def _state(self, role: str) -> tuple[bool, bool]:
+        """(used up by confirmed failures alone, used up counting the attempts in flight) for ``role``."""
+        limit = self.budget.limit_of(role)
+        if role not in self.inflight or limit is None:
+            return False, False
+        failed = self.failures[role]
+        return failed >= limit, failed + self.inflight[role] > limit
 
-    def refused_by(self) -> str | None:
-        """The role of the counter that refuses this attempt, or None if it may be checked."""
-        budget = self.budget
-        if self._over(ADDRESS, budget.per_address):
-            return ADDRESS
-        # A claimed identity refuses only the addresses that failed for it (or are trying in parallel).
-        if self._over(IDENTITY, budget.per_identity) and (not budget.claimed or self.values.get(PAIR, 1) > 1):
-            return IDENTITY
+    def verdict(self) -> tuple[str, bool] | None:
+        """None: the attempt may be checked. Else (the refusing role, whether it is final) — not
+        final when only attempts in flight, which may still succeed, make it refused."""
+        address_final, address_busy = self._state(ADDRESS)
+        if address_final:
+            return ADDRESS, True
+        identity_final, identity_busy = self._state(IDENTITY)
+        if self.budget.claimed and IDENTITY in self.inflight:
+            # A claimed identity refuses only addresses that failed for it (or are trying in parallel).
+            pair_failed = self.failures[PAIR] > 0
+            pair_busy = self.failures[PAIR] + self.inflight[PAIR] > 1
+            identity_final = identity_final and pair_failed
+            identity_busy = identity_busy and pair_busy
+        if identity_final:
+            return IDENTITY, True
+        if address_busy:
+            return ADDRESS, False
+        if identity_busy:
+            return IDENTITY, False
         return None
 
-    def give_back(self) -> None:
-        """The attempt was no failure: lower each counter it raised by one."""
-        if not self.settled:
-            self.settled = True
-            give_back({key: 1 for key in self.keys.values()}, self.window.timeout)
+    def settle(self, extra: dict[str, int] | None = None, failed: bool = False) -> list[int]:
+        """The attempt is no longer in flight; ``failed``: count it as a failure (the new counts)."""
+        if self.settled:
+            return []
+        self.settled = True
+        decrements = {key: 1 for key in self.inflight_keys.values()}
+        decrements.update(extra or {})
+        increments = list(self.failure_keys.values()) if failed else []
+        return update(increments, decrements, [], self.window.timeout)[0]
+
+    def failed(self, context: RequestContext, details: dict[str, Any]) -> None:
+        """Count the failure; the one that uses up a limit is audited (once per limit, identity and window)."""
+        counts = dict(zip(self.failure_keys, self.settle(failed=True), strict=True))
+        for role, count in counts.items():
+            if count == self.budget.limit_of(role):
+                _audit_reached(self.budget.event, f"{self.budget.name}-{role}", context, details)
 
     def succeeded(self) -> None:
-        """The credential was right: give the count back and forgive this address's earlier failures
-        for the identity (never the address's own count: its other failures stand)."""
-        if self.settled:
-            return
-        self.settled = True
-        deltas = {key: 1 for key in self.keys.values()}
-        earlier = self.values.get(PAIR, 1) - 1
-        if earlier > 0:
-            deltas[self.keys[PAIR]] += earlier
-            deltas[self.keys[IDENTITY]] += earlier
-        give_back(deltas, self.window.timeout)
+        """The credential was right: not counted, and this address's failures for the identity are
+        forgiven (never the address's own count: its other failures stand)."""
+        earlier = self.failures.get(PAIR, 0)
+        extra = {self.failure_keys[PAIR]: earlier, self.failure_keys[IDENTITY]: earlier} if earlier else {}
+        self.settle(extra)
 
 
 # --- the budgets and their answers -------------------------------------------------------------------

@@ -255,19 +255,24 @@ def test_successful_public_clients_and_introspection_are_not_counted(client, app
 
 
 @pytest.mark.security("S27")
-def test_each_lock_out_is_audited_once_per_window(client, application, settings, frozen_clock):
-    limits(settings, CLIENT_AUTH_MAX_FAILURES=2, CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS=5)
-    for _ in range(40):
-        client_credentials(client, application, secret="guess", address="198.51.100.7")
-    events = AuditEvent.objects.filter(event=audit.RATE_LIMIT_REACHED)
-    assert sorted(event.details["limit"] for event in events) == ["client-auth-address", "client-auth-identity"]
-    assert {event.client_id for event in events} == {application.client_id}
+def test_each_lock_out_is_audited_once_per_window(client, settings, frozen_clock):
+    limits(settings, CLIENT_AUTH_MAX_FAILURES=2, CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS=3)
+    first, second = ApplicationFactory.create_batch(2)
+    client_credentials(client, first, secret="guess", address="198.51.100.7")
+    client_credentials(client, first, secret="guess", address="198.51.100.7")  # uses up the client's limit
+    client_credentials(client, second, secret="guess", address="198.51.100.7")  # uses up the address's
+    for n in range(40):
+        assert client_credentials(client, (first, second)[n % 2], secret="guess",
+                                  address="198.51.100.7").status_code == 429
+    events = AuditEvent.objects.filter(event=audit.RATE_LIMIT_REACHED).order_by("pk")
+    assert [event.details["limit"] for event in events] == ["client-auth-identity", "client-auth-address"]
+    assert [event.client_id for event in events] == [first.client_id, second.client_id]
     assert {event.ip_address for event in events} == {"198.51.100.7"}
-    assert AuditEvent.objects.filter(event=audit.CLIENT_AUTH_FAILED).count() == 2
+    assert AuditEvent.objects.filter(event=audit.CLIENT_AUTH_FAILED).count() == 3
     frozen_clock["t"] += 60
-    client_credentials(client, application, secret="guess", address="198.51.100.7")
-    client_credentials(client, application, secret="guess", address="198.51.100.7")
-    client_credentials(client, application, secret="guess", address="198.51.100.7")
+    client_credentials(client, first, secret="guess", address="198.51.100.7")
+    client_credentials(client, first, secret="guess", address="198.51.100.7")
+    client_credentials(client, first, secret="guess", address="198.51.100.7")
     assert reached("client-auth-identity") == 2
 
 
@@ -456,8 +461,9 @@ def test_a_claimed_identity_refuses_only_the_addresses_that_failed_for_it(frozen
     assert attempt(unit, "id", "192.0.2.3", right=True) == "succeeded"
 
 
-def test_parallel_attempts_are_counted_before_any_is_checked(frozen_clock):
+def test_parallel_attempts_are_counted_before_any_is_checked(frozen_clock, settings):
     """Twenty threads reserve at once while every check is still running: exactly the limit is checked."""
+    limits(settings, AUDIT_ENABLED=False)  # no audit row from another thread's connection
     unit = budget(per_identity=5, per_address=None)
     checked = []
     barrier = threading.Barrier(20)
@@ -485,6 +491,40 @@ def test_parallel_attempts_are_counted_before_any_is_checked(frozen_clock):
         thread.join(timeout=10)
     assert len(checked) == 5
     assert sorted(outcomes) == ["failed"] * 5 + ["refused"] * 15
+
+
+def test_parallel_successes_wait_for_each_other_and_are_all_served(frozen_clock):
+    """Twenty parallel successes against a limit of 5: the ones that find 5 in flight wait for them."""
+    unit = budget(per_identity=5, per_address=5)
+    barrier = threading.Barrier(20)
+    outcomes = []
+
+    def worker():
+        barrier.wait()
+        outcomes.append(attempt(unit, "busy-client", "192.0.2.1", right=True))
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes == ["succeeded"] * 20
+
+
+def test_a_refused_attempt_waits_only_for_attempts_in_flight(frozen_clock, monkeypatch):
+    slept = []
+    monkeypatch.setattr(ratelimit, "_sleep", slept.append)
+    unit = budget(per_identity=None, per_address=1)
+    attempt(unit, "id", "192.0.2.1", right=False)
+    assert attempt(unit, "id", "192.0.2.1", right=True) == "refused"
+    assert slept == []  # confirmed failures: refused at once, no worker held
+    from oauth_provider.http import RequestContext
+
+    held = unit.reserve("id", RequestContext(ip_address="192.0.2.9"))
+    assert attempt(unit, "id", "192.0.2.9", right=True) == "refused"  # the other never settles
+    assert slept == list(ratelimit.WAIT_STEPS) and sum(slept) <= 2.5
+    held.succeeded()
+    assert attempt(unit, "id", "192.0.2.9", right=True) == "succeeded"
 
 
 # --- Redis ---------------------------------------------------------------------------------------------
@@ -531,10 +571,12 @@ def test_failures_count_in_redis_across_cache_connections(client, application, s
     assert 0 < int(response["Retry-After"]) <= 60
     # The counters are real Redis keys that expire by themselves with their window.
     raw = redis_cache._cache.get_client()
-    keys = [key for key in raw.scan_iter(f"{redis_cache.key_prefix}:*") if b"client-auth-identity" in key]
-    assert len(keys) == 1
-    assert int(raw.get(keys[0])) == 3
-    assert 0 < raw.ttl(keys[0]) <= 61
+    failures = [key for key in raw.scan_iter(f"{redis_cache.key_prefix}:*") if b"client-auth-identity-failures" in key]
+    assert len(failures) == 1
+    assert int(raw.get(failures[0])) == 2  # the refused attempt is not counted
+    assert 0 < raw.ttl(failures[0]) <= 61
+    inflight = [key for key in raw.scan_iter(f"{redis_cache.key_prefix}:*") if b"client-auth-identity-inflight" in key]
+    assert [int(raw.get(key)) for key in inflight] == [0]
 
 
 def test_successes_in_redis_give_their_count_back(client, application, settings, redis_cache):
@@ -570,27 +612,30 @@ def test_parallel_hits_in_redis_lose_no_count(settings, redis_cache):
 
 
 def test_parallel_attempts_in_redis_check_exactly_the_limit(settings, redis_cache):
-    from oauth_provider.http import RequestContext
-
-    limits(settings, RATE_LIMIT_CACHE="ratelimit")
+    limits(settings, RATE_LIMIT_CACHE="ratelimit", AUDIT_ENABLED=False)
     unit = budget(per_identity=5, per_address=None)
     barrier = threading.Barrier(20)
+    checks = threading.Barrier(5)
     outcomes = []
 
     def worker():
+        from oauth_provider.http import RequestContext
+
         barrier.wait()
         try:
-            unit.reserve("victim", RequestContext(ip_address="192.0.2.1"))
-            outcomes.append("checked")
-        except RateLimitExceeded:
-            outcomes.append("refused")
+            with unit.attempt("victim", RequestContext(ip_address="192.0.2.1"), failure=Wrong):
+                outcomes.append("checked")
+                checks.wait(timeout=2)
+                raise Wrong
+        except (RateLimitExceeded, Wrong):
+            pass
 
     threads = [threading.Thread(target=worker) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
+    assert outcomes == ["checked"] * 5
 
 
 @pytest.mark.security("S23")
