@@ -27,7 +27,7 @@ OAUTH_PROVIDER = {
     "KEY_ENCRYPTION_KEYS": [os.environ.get("OAUTH_KEY_ENCRYPTION_KEYS", "bench-key-encryption-secret-0123456789")],
     # The rate limits keep their defaults: they count failed authentications only, so one client sending
     # thousands of successful requests a second from one address is never refused, and the counting
-    # (reserved before the secret is checked, given back after) stays on the measured path.
+    # (in flight before the secret is checked, settled after) stays on the measured path.
 }
 
 LOGGING = {

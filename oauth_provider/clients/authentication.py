@@ -87,7 +87,7 @@ def counting_failures(client_id: str | None, context: http.RequestContext, *, en
     """Run a client credential check (``InvalidClient`` or ``InvalidToken`` on failure) as one attempt
     of ``ratelimit.client_authentication_failures``: counted before the block runs, per claimed
     ``client_id`` (None: an initial access token, which names no client) and per address; refused
-    with 429 before it runs when over a limit; given back when the block succeeds."""
+    with 429 before it runs when over a limit; not counted when the block succeeds."""
     if endpoint not in RATE_LIMITED_ENDPOINTS:
         yield
         return

@@ -189,8 +189,8 @@ def find_device_code(entered: str, *, user: Any, context: http.RequestContext = 
 
     Each entry is counted against the signed-in user and the source address before the code is
     looked up (§5.1; docs/SECURITY.md S18, S27); at a limit every entry is refused, right or wrong,
-    so guessing learns nothing more. Unknown and garbled entries stay counted; a code that exists
-    gives its count back but resets nothing: anyone can obtain a right code by asking for one.
+    so guessing learns nothing more. Unknown and garbled entries count as failures; a code that
+    exists is not counted but resets nothing: anyone can obtain a right code by asking for one.
     """
     with ratelimit.device_user_code_failures().attempt(
         str(user.pk), context, failure=UserCodeError, refusal=_rate_limited, user=user

@@ -28,7 +28,7 @@ class PasswordGrant(Grant):
         context = self.request.context
         # docs/SECURITY.md S27: counted before the password is checked (parallel guesses cannot all pass
         # the check), per username and per address; over a limit the answer comes before the check,
-        # so guessing learns nothing more (S23). A success gives its count back.
+        # so guessing learns nothing more (S23). A success is not counted.
         with password_failures().attempt(
             username.casefold(), context, failure=InvalidGrant, refusal=_too_many_failures,
             client_id=self.client.client_id,
