@@ -112,6 +112,9 @@ OAUTH_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["read"],
     "REGISTRATION_MODE": env("OAUTH_REGISTRATION_MODE", default="closed"),
+    # Reverse proxies in front that append to X-Forwarded-For: rate limits and the audit trail then
+    # count the client's address, not the proxy's.
+    "NUM_PROXIES": env.int("OAUTH_NUM_PROXIES", default=0),
     # How fast a key rotated by another process is picked up (signing here, verifying in the API).
     "SIGNING_KEY_CACHE_SECONDS": env.int("OAUTH_SIGNING_KEY_CACHE_SECONDS", default=60),
     "RESOURCE_JWKS_MIN_REFETCH_SECONDS": env.int("OAUTH_RESOURCE_JWKS_MIN_REFETCH_SECONDS", default=30),

@@ -37,6 +37,8 @@ DEVICE_CODE_ISSUED = "device_code_issued"
 DEVICE_CODE_APPROVED = "device_code_approved"
 DEVICE_CODE_DENIED = "device_code_denied"
 DEVICE_USER_CODE_RATE_LIMITED = "device_user_code_rate_limited"
+# A rate limit was reached (docs/SECURITY.md S27): once per limit, identity and window, not per refused request.
+RATE_LIMIT_REACHED = "rate_limit_reached"
 TOKEN_REVOKED = "token_revoked"
 CLIENT_REGISTERED = "client_registered"
 CLIENT_CONFIGURATION_READ = "client_configuration_read"

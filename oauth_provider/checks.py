@@ -6,6 +6,9 @@ docs/SECURITY.md item a weak setting undermines.
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 from urllib.parse import urlsplit
 
 from django.core import checks
@@ -80,7 +83,8 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     lifetimes = ("ACCESS_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME", "SIGNING_KEY_CACHE_SECONDS",
                  "DEVICE_CODE_LIFETIME", "DEVICE_CODE_INTERVAL", "DEVICE_USER_CODE_FAILURE_WINDOW",
                  "PUSHED_AUTHORIZATION_REQUEST_LIFETIME", "PUSHED_AUTHORIZATION_REQUEST_INTERACTION_SECONDS",
-                 "CLIENT_ASSERTION_MAX_LIFETIME", "CLIENT_JWKS_MIN_REFETCH_SECONDS", "CLIENT_JWKS_TIMEOUT")
+                 "CLIENT_ASSERTION_MAX_LIFETIME", "CLIENT_JWKS_MIN_REFETCH_SECONDS", "CLIENT_JWKS_TIMEOUT",
+                 "PASSWORD_GRANT_FAILURE_WINDOW", "CLIENT_AUTH_FAILURE_WINDOW", "UNAUTHENTICATED_CREATIONS_WINDOW")
     for name in lifetimes:
         value = getattr(oauth_settings, name)
         if not isinstance(value, int) or value <= 0:
@@ -94,6 +98,7 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         allowed_assertion_algorithms()
     except ImproperlyConfigured as exc:
         errors.append(checks.Error(str(exc), id="oauth_provider.E015"))
+    errors.extend(_rate_limit_errors())
     return errors
 
 
@@ -115,6 +120,90 @@ def _dpop_errors() -> list[checks.CheckMessage]:
     if not problems:
         return []
     return [checks.Error("OAUTH_PROVIDER: " + "; ".join(problems) + ".", id="oauth_provider.E020")]
+
+
+def _rate_limit_errors() -> list[checks.CheckMessage]:
+    """Limits are None or positive counts; NUM_PROXIES a count of proxies (E009)."""
+    problems = [f"{name} must be None or a positive integer" for name in RATE_LIMITS
+                if not _positive_or_none(getattr(oauth_settings, name))]
+    hops = oauth_settings.NUM_PROXIES
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        problems.append("NUM_PROXIES must be 0 or the number of trusted proxies in front of the server")
+    if not problems:
+        return []
+    return [checks.Error("OAUTH_PROVIDER: " + "; ".join(problems) + ".", id="oauth_provider.E009")]
+
+
+def _positive_or_none(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+
+
+# The limits of docs/SECURITY.md S27; None disables one.
+RATE_LIMITS = ("CLIENT_AUTH_MAX_FAILURES", "CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS", "PASSWORD_GRANT_MAX_FAILURES",
+               "PASSWORD_GRANT_MAX_FAILURES_PER_ADDRESS", "DEVICE_USER_CODE_MAX_FAILURES",
+               "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS", "PUBLIC_DEVICE_AUTHORIZATIONS_PER_ADDRESS",
+               "OPEN_REGISTRATIONS_PER_ADDRESS")
+
+
+def server_processes(environ=None) -> int:
+    """How many server processes this environment asks for, as far as it says: uWSGI's process
+    count when running inside it, ``WEB_CONCURRENCY`` (gunicorn's and most platforms' worker count),
+    or ``-w``/``--workers`` in ``GUNICORN_CMD_ARGS``; 1 when nothing says more."""
+    environ = os.environ if environ is None else environ
+    counts = [1]
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        counts.append(int(getattr(uwsgi, "numproc", 1) or 1))
+    concurrency = environ.get("WEB_CONCURRENCY", "").strip()
+    if concurrency.isdigit():
+        counts.append(int(concurrency))
+    workers = re.search(r"(?:^|\s)(?:-w\s*|--workers(?:=|\s+))(\d+)(?=\s|\Z)", environ.get("GUNICORN_CMD_ARGS", ""))
+    if workers:
+        counts.append(int(workers.group(1)))
+    return max(counts)
+
+
+@checks.register("oauth_provider")
+def check_rate_limit_cache(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """W010: the limits are on, but their counters live in a per-process cache of a multi-process
+    server, so each process counts alone. W011: DRF's throttles on the OAuth endpoints identify
+    clients by another NUM_PROXIES than this app (DRF's default, None, trusts any X-Forwarded-For)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.settings import api_settings
+
+    warnings: list[checks.CheckMessage] = []
+    limits_on = [name for name in RATE_LIMITS if getattr(oauth_settings, name) is not None]
+    processes = server_processes()
+    alias = oauth_settings.RATE_LIMIT_CACHE
+    try:
+        local = isinstance(caches[alias], LocMemCache)
+    except Exception:  # an unknown alias is reported by the first request that uses it
+        local = False
+    if limits_on and local and processes > 1:
+        warnings.append(
+            checks.Warning(
+                f"Rate limits count in the per-process cache {alias!r} (LocMemCache) of a server with "
+                f"{processes} processes: each process counts alone, so every limit is {processes} times higher.",
+                hint="Point OAUTH_PROVIDER['RATE_LIMIT_CACHE'] at a cache all processes share (Redis or "
+                     "Memcached) (docs/SECURITY.md S27).",
+                id="oauth_provider.W016",
+            )
+        )
+    throttles = oauth_settings.THROTTLE_CLASSES
+    if throttles is None:
+        throttles = api_settings.DEFAULT_THROTTLE_CLASSES
+    if throttles and api_settings.NUM_PROXIES != oauth_settings.NUM_PROXIES:
+        warnings.append(
+            checks.Warning(
+                f"DRF throttles the OAuth endpoints with REST_FRAMEWORK['NUM_PROXIES'] = {api_settings.NUM_PROXIES!r}, "
+                f"but OAUTH_PROVIDER['NUM_PROXIES'] is {oauth_settings.NUM_PROXIES!r}.",
+                hint="Set both to the number of trusted proxies in front of the server; DRF's None trusts "
+                     "every X-Forwarded-For entry, which any client can forge.",
+                id="oauth_provider.W017",
+            )
+        )
+    return warnings
 
 
 def _registration_errors() -> list[checks.CheckMessage]:
@@ -184,13 +273,13 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="oauth_provider.W008",
             )
         )
-    disabled = [name for name in ("TOKEN_RATE_LIMIT_PER_CLIENT", "TOKEN_RATE_LIMIT_PER_ADDRESS")
+    disabled = [name for name in ("CLIENT_AUTH_MAX_FAILURES", "CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS")
                 if getattr(oauth_settings, name) is None]
     if disabled:
         warnings.append(
             checks.Warning(
-                f"Token endpoint rate limiting is off: {', '.join(disabled)} is None.",
-                hint="Set a limit so that guessing client secrets is bounded (docs/SECURITY.md S23).",
+                f"Failed client authentications are not limited: {', '.join(disabled)} is None.",
+                hint="Set a limit so that guessing client secrets is bounded (docs/SECURITY.md S23, S27).",
                 id="oauth_provider.W009",
             )
         )

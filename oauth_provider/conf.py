@@ -62,21 +62,40 @@ DEFAULTS: dict[str, Any] = {
     "IMPLICIT_GRANT_ENABLED": False,
     # Callable (import string) user -> the stable `sub` claim of user tokens; default: the primary key.
     "USER_SUBJECT": "oauth_provider.tokens.default_subject",
-    # Password grant guessing limit: failures per username within the window (seconds) before 429.
+    # Password grant guessing limit (docs/SECURITY.md S27): failed logins per username and per source
+    # address within the window (seconds) before 429; a username's limit refuses only the addresses
+    # that failed for it themselves. None disables that limit.
     "PASSWORD_GRANT_MAX_FAILURES": 5,
+    "PASSWORD_GRANT_MAX_FAILURES_PER_ADDRESS": 20,
     "PASSWORD_GRANT_FAILURE_WINDOW": 300,
     # Wrong user codes on the device verification page (RFC 8628 §5.1): entries allowed per user and per
     # source address within the window (seconds) before the page answers 429.
     "DEVICE_USER_CODE_MAX_FAILURES": 5,
     "DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS": 20,
     "DEVICE_USER_CODE_FAILURE_WINDOW": 900,
-    # Token endpoint requests allowed per client id and per source address in each window (seconds);
-    # None disables that limit. Over the limit: 429 with Retry-After (oauth_provider.ratelimit).
-    "TOKEN_RATE_LIMIT_PER_CLIENT": 60,
-    "TOKEN_RATE_LIMIT_PER_ADDRESS": 120,
-    "TOKEN_RATE_LIMIT_WINDOW": 60,
+    # Failed client authentications (unknown or inactive client, wrong or missing secret, wrong
+    # registration or initial access token) at every endpoint that authenticates clients, counted
+    # before the check (docs/SECURITY.md S27): per claimed client_id and per source address within the
+    # window (seconds). Over the per-address limit the address is refused; over the per-client limit
+    # only the addresses that failed for that client themselves are. Successes are never counted.
+    # None disables that limit. Refused: 429 with Retry-After (oauth_provider.ratelimit).
+    "CLIENT_AUTH_MAX_FAILURES": 10,
+    "CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS": 30,
+    "CLIENT_AUTH_FAILURE_WINDOW": 60,
+    # Rows created for callers nobody authenticated, per source address within the window (seconds):
+    # device authorizations of public clients, and registrations when REGISTRATION_MODE is "open".
+    "PUBLIC_DEVICE_AUTHORIZATIONS_PER_ADDRESS": 30,
+    "OPEN_REGISTRATIONS_PER_ADDRESS": 10,
+    "UNAUTHENTICATED_CREATIONS_WINDOW": 3600,
     # Cache alias that holds rate-limit counters (shared by all processes in production, e.g. Redis).
     "RATE_LIMIT_CACHE": "default",
+    # Trusted reverse proxies in front of the server, each appending to X-Forwarded-For (DRF's
+    # NUM_PROXIES convention): the client's address is read that many entries from the right.
+    # 0: REMOTE_ADDR is the client and X-Forwarded-For is ignored.
+    "NUM_PROXIES": 0,
+    # DRF throttle classes (import strings) of the OAuth endpoints, for request-rate limits;
+    # None: REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES, like any DRF view.
+    "THROTTLE_CLASSES": None,
     # Seconds a browser may cache a CORS preflight answer of the token endpoint.
     "CORS_MAX_AGE": 600,
     # Admin dashboard: failed client authentications within one hour that flag a client as attacked.
@@ -206,6 +225,20 @@ IMPORT_STRINGS: set[str] = {"USER_SUBJECT", "CLAIMS_PROVIDER", "CUSTOM_CLAIMS"}
 # Keys whose values are mappings of name -> import path, resolved on first access.
 IMPORT_STRING_MAPS: set[str] = {"GRANT_TYPES"}
 
+# Keys whose values are lists of import paths (or None), resolved on first access.
+IMPORT_STRING_LISTS: set[str] = {"THROTTLE_CLASSES"}
+
+# Keys that were removed, and what replaces them (named in the error an old settings file gets).
+_TOKEN_RATE_LIMITS_REMOVED = (
+    "The TOKEN_RATE_LIMIT_* settings were removed (they counted successful requests too): failed client "
+    "authentications are limited by CLIENT_AUTH_MAX_FAILURES, CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS and "
+    "CLIENT_AUTH_FAILURE_WINDOW, request rates by DRF throttles (THROTTLE_CLASSES)."
+)
+REMOVED_SETTINGS: dict[str, str] = dict.fromkeys(
+    ("TOKEN_RATE_LIMIT_PER_CLIENT", "TOKEN_RATE_LIMIT_PER_ADDRESS", "TOKEN_RATE_LIMIT_WINDOW"),
+    _TOKEN_RATE_LIMITS_REMOVED,
+)
+
 SUPPORTED_SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 
@@ -223,9 +256,11 @@ class OAuthProviderSettings:
             raw = self._explicit if self._explicit is not None else getattr(settings, "OAUTH_PROVIDER", {})
             unknown = sorted(set(raw) - set(DEFAULTS))
             if unknown:
+                hints = dict.fromkeys(REMOVED_SETTINGS[name] for name in unknown if name in REMOVED_SETTINGS)
                 raise ImproperlyConfigured(
                     f"Unknown OAUTH_PROVIDER setting(s): {', '.join(unknown)}. "
-                    "See the settings table in the README."
+                    + "".join(f"{hint} " for hint in hints)
+                    + "See the settings table in the README."
                 )
             self._user = dict(raw)
         return self._user
@@ -240,6 +275,8 @@ class OAuthProviderSettings:
             value = _import(name, value)
         elif name in IMPORT_STRING_MAPS:
             value = {key: _import(f"{name}[{key!r}]", path) for key, path in value.items()}
+        elif name in IMPORT_STRING_LISTS and value is not None:
+            value = [_import(f"{name}[{index}]", path) for index, path in enumerate(value)]
         self._cached[name] = value
         return value
 

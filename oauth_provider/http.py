@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
@@ -34,11 +35,43 @@ class RequestContext:
 
     @classmethod
     def from_request(cls, request: Any) -> RequestContext:
+        """The one place a request's address is read: ``client_address`` of its META."""
         meta = request.META
-        return cls(ip_address=meta.get("REMOTE_ADDR") or None, user_agent=meta.get("HTTP_USER_AGENT", "")[:255])
+        return cls(ip_address=client_address(meta), user_agent=meta.get("HTTP_USER_AGENT", "")[:255])
 
 
 NO_CONTEXT = RequestContext()
+
+
+def client_address(meta: Mapping[str, Any]) -> str | None:
+    """The address of the client behind ``NUM_PROXIES`` trusted proxies (DRF's convention).
+
+    Each proxy appends the address it received the request from to ``X-Forwarded-For``, so with n
+    trusted proxies the client's address is the n-th entry from the right; entries further left are
+    whatever the client sent and are never read. With 0 (the default), or without the header, it is
+    ``REMOTE_ADDR``. A header shorter than n gives its leftmost entry (as DRF does); an entry that is
+    no IP address (optionally with a port) gives ``REMOTE_ADDR``.
+    """
+    remote = meta.get("REMOTE_ADDR") or None
+    hops = oauth_settings.NUM_PROXIES
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if not hops or not forwarded:
+        return remote
+    entries = forwarded.split(",")
+    return _ip_address(entries[-min(hops, len(entries))].strip()) or remote
+
+
+def _ip_address(entry: str) -> str | None:
+    """``entry`` as a normalised IP address: ``192.0.2.1``, ``192.0.2.1:4711``, ``2001:db8::1`` or
+    ``[2001:db8::1]:4711``; None for anything else."""
+    if entry.startswith("["):
+        entry = entry[1:].partition("]")[0]
+    elif entry.count(":") == 1:
+        entry = entry.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        return None
 
 
 # --- single-valued parameters (RFC 6749 §3.1, §3.2) -------------------------------------------

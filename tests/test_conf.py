@@ -46,3 +46,23 @@ def test_override_settings_reloads_the_object():
         assert oauth_settings.ACCESS_TOKEN_LIFETIME == 42
         assert oauth_settings.ISSUER == "https://x.test"
     assert before == oauth_settings.ACCESS_TOKEN_LIFETIME
+
+
+def test_the_removed_token_rate_limit_settings_name_their_replacements():
+    conf = OAuthProviderSettings({"ISSUER": "https://a.test", "TOKEN_RATE_LIMIT_PER_CLIENT": 60,
+                                  "TOKEN_RATE_LIMIT_PER_ADDRESS": 120})
+    with pytest.raises(ImproperlyConfigured) as exc:
+        conf.ISSUER  # noqa: B018
+    message = str(exc.value)
+    assert "TOKEN_RATE_LIMIT_PER_ADDRESS, TOKEN_RATE_LIMIT_PER_CLIENT" in message
+    assert message.count("were removed") == 1
+    assert "CLIENT_AUTH_MAX_FAILURES" in message and "THROTTLE_CLASSES" in message
+
+
+def test_throttle_classes_are_import_strings():
+    from rest_framework.throttling import AnonRateThrottle
+
+    assert OAuthProviderSettings({}).THROTTLE_CLASSES is None
+    conf = OAuthProviderSettings({"THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"]})
+    [throttle] = conf.THROTTLE_CLASSES
+    assert throttle is AnonRateThrottle

@@ -75,3 +75,31 @@ def test_an_unreadable_consent_form_gets_the_400_error_page(user_client, web_app
 def test_a_broken_multipart_consent_form_gets_the_400_error_page(user_client, web_app):
     response = user_client.generic("POST", authorize_url(web_app), b"\x00", content_type="multipart/form-data")
     assert response.status_code == 400
+
+
+# --- the client's address behind trusted proxies (docs/SECURITY.md S27) ------------------------------
+
+
+@pytest.mark.parametrize(("hops", "forwarded", "expected"), [
+    (0, "", "10.0.0.254"),
+    (0, "198.51.100.7", "10.0.0.254"),  # no trusted proxy: a header any client can send is ignored
+    (1, "", "10.0.0.254"),  # configured for a proxy, but the request did not come through one
+    (1, "198.51.100.7", "198.51.100.7"),
+    (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # what the client prepended is never read
+    (2, "6.6.6.6, 198.51.100.7, 10.0.0.2", "198.51.100.7"),
+    (3, "198.51.100.7, 10.0.0.2", "198.51.100.7"),  # shorter than NUM_PROXIES: its leftmost (DRF's rule)
+    (1, "198.51.100.7:4711", "198.51.100.7"),
+    (1, "[2001:db8::1]:4711", "2001:db8::1"),
+    (1, " 2001:DB8:0::1 ", "2001:db8::1"),
+    (1, "unknown", "10.0.0.254"),  # not an address: the proxy's
+    (1, "198.51.100.7, ", "10.0.0.254"),
+])
+def test_the_client_address_is_read_behind_num_proxies(settings, hops, forwarded, expected):
+    from django.test import RequestFactory
+
+    from oauth_provider.http import RequestContext
+
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "NUM_PROXIES": hops}
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", **extra)
+    assert RequestContext.from_request(request).ip_address == expected

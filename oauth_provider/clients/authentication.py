@@ -2,8 +2,9 @@
 (RFC 7523 §2.2, ``clients/assertion.py``) and none.
 
 Every endpoint that authenticates clients (token, revocation, introspection, device, PAR) calls
-``authenticate_request``: read the credentials, count them against the rate limit where that is
-switched on, authenticate, audit a failure.
+``authenticate_request``: read the credentials, count the attempt against the failure limits where
+that is switched on, authenticate, audit a failure. The registration endpoints count their tokens
+with ``counting_failures`` (docs/SECURITY.md S27).
 
 A client registered for ``private_key_jwt`` must use it (it has no secret), and only such a client may.
 ``client_secret_jwt`` is not offered: it needs the secret itself, and only its digest is stored.
@@ -11,7 +12,8 @@ A client registered for ``private_key_jwt`` must use it (it has no secret), and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connections, router
@@ -24,7 +26,7 @@ from oauth_provider.clients.assertion import (
     verify_client_assertion,
 )
 from oauth_provider.conf import oauth_settings
-from oauth_provider.errors import InvalidClient, InvalidRequest, RejectedClientAssertion
+from oauth_provider.errors import InvalidClient, InvalidRequest, InvalidToken, RejectedClientAssertion
 from oauth_provider.models import Application
 
 CLIENT_SECRET_BASIC = "client_secret_basic"
@@ -34,13 +36,18 @@ NONE = "none"
 # Methods a confidential client may use; a public client uses "none".
 CONFIDENTIAL_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, PRIVATE_KEY_JWT)
 
-# The endpoints whose client authentication counts against the per-client request limit before the
-# secret is checked, so that guessing a secret is limited too. This set is the one switch: today only
-# the token endpoint (its per-address limit stays first in ``endpoints.token``).
+# The endpoints whose failed client authentications are limited, per claimed client_id and per
+# address, counted before the secret is checked (docs/SECURITY.md S27; ``ratelimit.FailureBudget``).
+# This set is the one switch: every endpoint that authenticates clients, and the registration
+# endpoints' tokens (RFC 7591 initial access tokens, RFC 7592 registration access tokens).
 TOKEN, REVOCATION, INTROSPECTION, DEVICE_AUTHORIZATION = "token", "revocation", "introspection", "device"
 PUSHED_AUTHORIZATION = "pushed_authorization"
-# RFC 9126 §2: the PAR endpoint authenticates clients as the token endpoint does, with the same limit.
-RATE_LIMITED_ENDPOINTS = frozenset({TOKEN, PUSHED_AUTHORIZATION})
+REGISTRATION = "registration"
+# Where failed client authentications are counted (docs/SECURITY.md S27); the PAR endpoint authenticates
+# clients as the token endpoint does (RFC 9126 §2), with the same limits.
+RATE_LIMITED_ENDPOINTS = frozenset(
+    {TOKEN, REVOCATION, INTROSPECTION, DEVICE_AUTHORIZATION, REGISTRATION, PUSHED_AUTHORIZATION}
+)
 # Each endpoint's URL name: a client assertion may name the endpoint it is sent to as its aud.
 ENDPOINT_URL_NAMES = {
     TOKEN: "token",
@@ -114,12 +121,37 @@ def authenticate_request(
     authorization: str, params: Mapping[str, str], *, endpoint: str, context: http.RequestContext = http.NO_CONTEXT
 ) -> Application:
     """The one client-authentication entry point: read the credentials of a request (its
-    ``Authorization`` header and body ``params``), count them against the per-client limit when
-    ``endpoint`` is in ``RATE_LIMITED_ENDPOINTS``, and authenticate (audited on failure)."""
+    ``Authorization`` header and body ``params``), count the attempt against the failure limits
+    when ``endpoint`` is in ``RATE_LIMITED_ENDPOINTS``, and authenticate (audited on failure).
+
+    A request that names no client guesses nothing and is not counted; a success is not counted.
+    """
     credentials = read_client_credentials(authorization, params)
-    if endpoint in RATE_LIMITED_ENDPOINTS:
-        ratelimit.limit_token_requests_of(credentials.client_id if credentials else None)
-    return authenticate_client(credentials, context=context, endpoint=endpoint)
+    if credentials is None:
+        return authenticate_client(credentials, context=context, endpoint=endpoint)
+    with counting_failures(credentials.client_id, context, endpoint=endpoint):
+        return authenticate_client(credentials, context=context, endpoint=endpoint)
+
+
+@contextmanager
+def counting_failures(client_id: str | None, context: http.RequestContext, *, endpoint: str) -> Iterator[None]:
+    """Run a client credential check (``InvalidClient`` or ``InvalidToken`` on failure) as one attempt
+    of ``ratelimit.client_authentication_failures``: counted before the block runs, per claimed
+    ``client_id`` (None: an initial access token, which names no client) and per address; refused
+    with 429 before it runs when over a limit; not counted when the block succeeds."""
+    if endpoint not in RATE_LIMITED_ENDPOINTS:
+        yield
+        return
+    description = ratelimit.TOO_MANY_TOKEN_REQUESTS if endpoint == TOKEN else ratelimit.TOO_MANY_REQUESTS
+    with ratelimit.client_authentication_failures().attempt(
+        client_id,
+        context,
+        failure=(InvalidClient, InvalidToken),
+        refusal=lambda retry_after: ratelimit.too_many_requests(retry_after, description),
+        client_id=(client_id or "")[:100],
+        endpoint=endpoint,
+    ):
+        yield
 
 
 def authenticate_client(

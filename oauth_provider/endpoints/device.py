@@ -4,7 +4,8 @@ code a user typed, and recording the user's decision. The token-endpoint side is
 
 The device code is a 256-bit secret kept only as a digest; the user code is short enough to type
 (8 letters from a 20-consonant alphabet, about 34.6 bits, §6.1), so wrong entries are rate-limited
-per user and per source address (§5.1, docs/SECURITY.md S18).
+per user and per source address (§5.1, docs/SECURITY.md S18). Device authorizations of public
+clients, which anyone can request, have a per-address budget (docs/SECURITY.md S27).
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def authorize_device(
     if not client.allows_grant(DEVICE_GRANT):
         raise UnauthorizedClient("This client is not allowed the device authorization grant.")
     scope = requested_scope(client, params.get("scope"))
+    if not client.is_confidential:
+        # Anyone may name a public client: the rows it creates have a per-address budget (S27).
+        ratelimit.limit_per_address(ratelimit.public_device_authorizations(), context, application=client)
     named = validate_resources(list(resources or []))  # RFC 8707: the grant is for these
     return issue_device_code(client, scope, resources=named, context=context)
 
@@ -191,41 +195,29 @@ class UserCodeError(InvalidRequest):
         return self.description
 
 
-def _wrong_entry_limits(user: Any, context: http.RequestContext) -> list[tuple[ratelimit.RateLimit, str]]:
-    """(limit, identity) pairs for this user and, when known, the request's source address."""
-    window = oauth_settings.DEVICE_USER_CODE_FAILURE_WINDOW
-    limits = [(ratelimit.RateLimit("device-user-code-user", oauth_settings.DEVICE_USER_CODE_MAX_FAILURES, window),
-               str(user.pk))]
-    if context.ip_address:
-        per_address = oauth_settings.DEVICE_USER_CODE_MAX_FAILURES_PER_ADDRESS
-        limits.append((ratelimit.RateLimit("device-user-code-address", per_address, window), context.ip_address))
-    return limits
-
-
 def find_device_code(entered: str, *, user: Any, context: http.RequestContext = http.NO_CONTEXT) -> DeviceCode:
     """The pending device authorization a user's typed code names (RFC 8628 §3.3), or UserCodeError.
 
-    Unknown and garbled entries count against the user and the source address (§5.1); at the limit
-    every entry is refused, right or wrong, so guessing learns nothing more. A right code does not
-    reset the counters: anyone can obtain a right code by asking for one.
+    Each entry is counted against the signed-in user and the source address before the code is
+    looked up (§5.1; docs/SECURITY.md S18, S27); at a limit every entry is refused, right or wrong,
+    so guessing learns nothing more. Unknown and garbled entries count as failures; a code that
+    exists is not counted but resets nothing: anyone can obtain a right code by asking for one.
     """
-    limits = _wrong_entry_limits(user, context)
-    try:
-        for limit, identity in limits:
-            limit.check(identity)
-    except ratelimit.RateLimitExceeded as exc:
-        audit.record(audit.DEVICE_USER_CODE_RATE_LIMITED, context=context, user=user)
-        raise UserCodeError(UserCodeError.RATE_LIMITED, retry_after=exc.retry_after) from exc
-    user_code = normalise_user_code(entered)
-    code = None
-    if user_code is not None:
-        code = DeviceCode.objects.select_related("application").filter(user_code=user_code).first()
-    if code is None:
-        for limit, identity in limits:
-            limit.count(identity)
-        raise UserCodeError(UserCodeError.UNKNOWN)
+    with ratelimit.device_user_code_failures().attempt(
+        str(user.pk), context, failure=UserCodeError, refusal=_rate_limited, user=user
+    ):
+        user_code = normalise_user_code(entered)
+        code = None
+        if user_code is not None:
+            code = DeviceCode.objects.select_related("application").filter(user_code=user_code).first()
+        if code is None:
+            raise UserCodeError(UserCodeError.UNKNOWN)
     _check_decidable(code)
     return code
+
+
+def _rate_limited(retry_after: int) -> UserCodeError:
+    return UserCodeError(UserCodeError.RATE_LIMITED, retry_after=retry_after)
 
 
 def _check_decidable(code: DeviceCode) -> None:

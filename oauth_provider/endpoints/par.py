@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_provider import http, ratelimit
+from oauth_provider import http
 from oauth_provider.clients.authentication import PUSHED_AUTHORIZATION, authenticate_request
 from oauth_provider.clients.pushed_requests import as_query, store_pushed_request
 from oauth_provider.endpoints.authorize import validate_authorization_request
@@ -31,7 +31,6 @@ def push_authorization_request(
     context: http.RequestContext = http.NO_CONTEXT,
 ) -> dict[str, Any]:
     """Handle one push (RFC 9126 §2.1) and return the §2.2 body; errors raise OAuthError (§2.3)."""
-    ratelimit.limit_token_requests_from(context.ip_address)
     client = authenticate_request(authorization, params, endpoint=PUSHED_AUTHORIZATION, context=context)
     if "request_uri" in params:
         raise InvalidRequest("request_uri must not be pushed (RFC 9126 §2.1).")

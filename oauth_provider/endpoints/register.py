@@ -13,6 +13,9 @@ Decisions (see the README):
   turning a vetted confidential client public would drop the secret that proves who redeems its codes.
   An update that changes the redirect URIs or the scopes makes it another client: the consents users
   gave it are dropped and the admin's ``skip_consent`` is cleared (docs/SECURITY.md S28).
+- Wrong initial and registration access tokens count as failed client authentications (per
+  address; registration access tokens also per client_id), and open registration has a per-address
+  budget of its own (docs/SECURITY.md S27).
 - Delete revokes every token of the client (publishing the revoked jtis to resource servers)
   before the row goes, so nothing issued to it keeps working (RFC 7592 §2.3).
 """
@@ -29,8 +32,9 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from oauth_provider import audit, crypto, http
+from oauth_provider import audit, crypto, http, ratelimit
 from oauth_provider.clients import lifecycle
+from oauth_provider.clients.authentication import REGISTRATION, counting_failures
 from oauth_provider.clients.consent import forget_consents, trust_basis
 from oauth_provider.clients.metadata import apply_client_metadata, client_metadata_body, validate_client_metadata
 from oauth_provider.conf import oauth_settings
@@ -73,6 +77,9 @@ def register_client(
     if mode == INITIAL_ACCESS_TOKEN:
         initial_token_digest = _usable_initial_access_token(http.bearer_credentials(authorization), context)
     metadata = validate_client_metadata(body)
+    if mode == OPEN:
+        # Anyone may register: the rows they create have a per-address budget (docs/SECURITY.md S27).
+        ratelimit.limit_per_address(ratelimit.open_registrations(), context)
     application = Application()
     apply_client_metadata(application, metadata)
     # A private_key_jwt client proves itself with its key: it gets no secret.
@@ -106,12 +113,15 @@ def _usable_initial_access_token(token: str | None, context: http.RequestContext
         audit.record(audit.REGISTRATION_REFUSED, context=context, reason="no_initial_access_token")
         raise InvalidToken("An initial access token is required to register.", headers=http.bearer_challenge(None))
     token_digest = crypto.digest(token)
-    usable = InitialAccessToken.objects.filter(
-        token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
-    ).exists()
-    if not usable:
-        audit.record(audit.REGISTRATION_REFUSED, context=context, reason="invalid_initial_access_token")
-        raise InvalidToken("The initial access token is invalid, expired or used up.", headers=http.bearer_challenge())
+    # A wrong token is a failed client authentication of no named client: counted per address (S27).
+    with counting_failures(None, context, endpoint=REGISTRATION):
+        usable = InitialAccessToken.objects.filter(
+            token_digest=token_digest, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
+        ).exists()
+        if not usable:
+            audit.record(audit.REGISTRATION_REFUSED, context=context, reason="invalid_initial_access_token")
+            raise InvalidToken("The initial access token is invalid, expired or used up.",
+                               headers=http.bearer_challenge())
     return token_digest
 
 
@@ -153,16 +163,19 @@ def authenticate_registration(client_id: str, authorization: str, context: http.
     token = http.bearer_credentials(authorization)
     if not token:
         raise InvalidToken("The registration access token is required.", headers=http.bearer_challenge(None))
-    application = Application.objects.filter(client_id=client_id, is_active=True).first()
-    if application is None or not crypto.matches_digest(token, application.registration_access_token_digest):
-        audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application, client_id=client_id[:100],
-                     reason="wrong_registration_access_token", method="registration_access_token")
-        raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
-    expires_at = application.registration_access_token_expires_at
-    if expires_at is not None and expires_at <= timezone.now():
-        audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application,
-                     reason="expired_registration_access_token", method="registration_access_token")
-        raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
+    # Counted against the client_id in the URL and the address, before the check (docs/SECURITY.md S27).
+    with counting_failures(client_id, context, endpoint=REGISTRATION):
+        application = Application.objects.filter(client_id=client_id, is_active=True).first()
+        if application is None or not crypto.matches_digest(token, application.registration_access_token_digest):
+            audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application,
+                         client_id=client_id[:100], reason="wrong_registration_access_token",
+                         method="registration_access_token")
+            raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
+        expires_at = application.registration_access_token_expires_at
+        if expires_at is not None and expires_at <= timezone.now():
+            audit.record(audit.CLIENT_AUTH_FAILED, context=context, application=application,
+                         reason="expired_registration_access_token", method="registration_access_token")
+            raise InvalidToken("The registration access token is invalid.", headers=http.bearer_challenge())
     return application, token
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_provider import dpop, http, ratelimit
+from oauth_provider import dpop, http
 from oauth_provider.clients.authentication import TOKEN, authenticate_request
 from oauth_provider.clients.resources import validate_resources
 from oauth_provider.conf import oauth_settings
@@ -26,8 +26,10 @@ def handle_token_request(
 ) -> dict[str, Any]:
     """Run one token request (RFC 6749 §3.2) and return the success body; errors raise OAuthError.
 
-    ``dpop_header`` is the request's ``DPoP`` header (RFC 9449 §5) and ``uri`` the URI it must name."""
-    ratelimit.limit_token_requests_from(context.ip_address)
+    ``dpop_header`` is the request's ``DPoP`` header (RFC 9449 §5) and ``uri`` the URI it must name.
+    Nothing counts a successful request: failed client authentications and password logins are
+    limited where they are checked (docs/SECURITY.md S27); request rates are DRF throttles on the view.
+    """
     grant_type = params.get("grant_type")
     if not grant_type:
         raise InvalidRequest("The grant_type parameter is required.")

@@ -10,9 +10,12 @@ from django.http import HttpRequest, QueryDict
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import FormParser
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from oauth_provider import http
+from oauth_provider import http, ratelimit
+from oauth_provider.conf import oauth_settings
 from oauth_provider.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, error_response
 
 logger = logging.getLogger("oauth_provider")
@@ -30,6 +33,8 @@ class OAuthAPIView(APIView):
     permission_classes: list = []
     renderer_classes = [JSONRenderer]
     parser_classes = [FormParser]
+    # The scope of DRF's ScopedRateThrottle for this endpoint (get_throttles).
+    throttle_scope = "oauth"
     # Parameters that carry credentials: refused in the URL (RFC 6749 §2.3.1, RFC 9700 §4.3.2).
     body_only_parameters: tuple[str, ...] = ()
 
@@ -65,9 +70,32 @@ class OAuthAPIView(APIView):
     def context(self, request: HttpRequest) -> http.RequestContext:
         return http.RequestContext.from_request(request)
 
+    def get_throttles(self) -> list:
+        """DRF's own throttles, for integrators who want request-rate limits (none by default).
+
+        ``OAUTH_PROVIDER['THROTTLE_CLASSES']``, or when it is None REST_FRAMEWORK's
+        ``DEFAULT_THROTTLE_CLASSES`` (read per request, like the rest of DRF's settings). Each view
+        has a ``throttle_scope`` for ``ScopedRateThrottle``; a scope without a rate in
+        ``DEFAULT_THROTTLE_RATES`` is not throttled (instead of DRF's ImproperlyConfigured, which a
+        project that scopes its own views only would otherwise get from ours).
+        """
+        classes = oauth_settings.THROTTLE_CLASSES
+        if classes is None:
+            classes = api_settings.DEFAULT_THROTTLE_CLASSES
+        throttles = [throttle_class() for throttle_class in classes]
+        return [throttle for throttle in throttles if not self._scope_without_rate(throttle)]
+
+    def _scope_without_rate(self, throttle: Any) -> bool:
+        if not isinstance(throttle, ScopedRateThrottle):
+            return False
+        return getattr(self, throttle.scope_attr, None) not in throttle.THROTTLE_RATES
+
     def handle_exception(self, exc: Exception):
         if isinstance(exc, OAuthError):
             return error_response(exc)
+        if isinstance(exc, drf_exceptions.Throttled):
+            # A DRF throttle (get_throttles): the same 429 and Retry-After as the failure limits.
+            return error_response(ratelimit.too_many_requests(exc.wait))
         if isinstance(exc, drf_exceptions.MethodNotAllowed):
             allowed = ", ".join(self.allowed_methods)
             error = InvalidRequest(f"Method not allowed; use {allowed}.", status_code=405, headers={"Allow": allowed})

@@ -41,6 +41,7 @@ class DeviceAuthorizationView(OAuthAPIView):
     """POST /device/: client authentication as at the token endpoint; answers RFC 8628 §3.2."""
 
     http_method_names = ["post"]
+    throttle_scope = "oauth_device_authorization"
     body_only_parameters = ("client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):

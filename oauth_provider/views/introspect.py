@@ -9,6 +9,7 @@ from oauth_provider.views.base import OAuthAPIView
 
 class IntrospectionView(OAuthAPIView):
     http_method_names = ["post"]
+    throttle_scope = "oauth_introspection"
     body_only_parameters = ("token", "client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):

@@ -36,6 +36,7 @@ class JSONBodyMixin:
 
 class RegistrationView(JSONBodyMixin, OAuthAPIView):
     http_method_names = ["post"]
+    throttle_scope = "oauth_registration"
 
     def post(self, request, *args, **kwargs):
         information = register_client(
@@ -48,6 +49,7 @@ class RegistrationView(JSONBodyMixin, OAuthAPIView):
 
 class ClientConfigurationView(JSONBodyMixin, OAuthAPIView):
     http_method_names = ["get", "put", "delete"]
+    throttle_scope = "oauth_client_configuration"
 
     def get(self, request, client_id: str, *args, **kwargs):
         information = read_client(

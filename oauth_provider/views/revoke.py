@@ -12,6 +12,7 @@ from oauth_provider.views.cors import CorsEndpointMixin
 
 class RevocationView(CorsEndpointMixin, OAuthAPIView):
     http_method_names = ["post", "options"]
+    throttle_scope = "oauth_revocation"
     body_only_parameters = ("token", "client_secret", "client_assertion")
 
     def post(self, request, *args, **kwargs):

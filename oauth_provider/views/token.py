@@ -12,6 +12,7 @@ from oauth_provider.views.base import OAuthAPIView
 
 class TokenView(OAuthAPIView):
     http_method_names = ["post", "options"]
+    throttle_scope = "oauth_token"
     body_only_parameters = ("client_secret", "client_assertion", "code", "code_verifier", "refresh_token", "password",
                             "device_code")
 

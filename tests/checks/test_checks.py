@@ -129,7 +129,7 @@ def test_loopback_client_jwks_uris_warn_W015():
 def test_weak_settings_are_reported_by_check_deploy_with_stable_ids(settings):
     settings.OAUTH_PROVIDER = {
         **settings.OAUTH_PROVIDER, "ISSUER": "http://auth.example.com", "KEY_ENCRYPTION_KEYS": [],
-        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "TOKEN_RATE_LIMIT_PER_CLIENT": None,
+        "ACCESS_TOKEN_LIFETIME": 7200, "AUTHORIZATION_CODE_LIFETIME": 600, "CLIENT_AUTH_MAX_FAILURES": None,
     }
     ids = {message.id for message in check_deploy()}
     assert ids == {"oauth_provider.W001", "oauth_provider.W002", "oauth_provider.W003", "oauth_provider.W004",
@@ -146,3 +146,63 @@ def test_the_sector_identifier_loopback_test_setting_warns_w013(settings):
     settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "ISSUER": "https://auth.example.com",
                                "KEY_ENCRYPTION_KEYS": ["k"], "SECTOR_IDENTIFIER_ALLOW_LOOPBACK": True}
     assert {message.id for message in check_deploy()} == {"oauth_provider.W013"}
+
+
+# --- rate limits (docs/SECURITY.md S27) -------------------------------------------------------------
+
+
+def test_rate_limits_that_are_not_none_or_positive_are_E009():
+    assert run({**BASE, "CLIENT_AUTH_MAX_FAILURES": 0}) == ["oauth_provider.E009"]
+    assert run({**BASE, "OPEN_REGISTRATIONS_PER_ADDRESS": "10"}) == ["oauth_provider.E009"]
+    assert run({**BASE, "CLIENT_AUTH_MAX_FAILURES": None, "PASSWORD_GRANT_MAX_FAILURES": None}) == []
+
+
+@pytest.mark.parametrize("hops", [-1, "1", True, None])
+def test_a_num_proxies_that_is_no_count_is_E009(hops):
+    assert run({**BASE, "NUM_PROXIES": hops}) == ["oauth_provider.E009"]
+
+
+def test_rate_limit_windows_are_positive_seconds_E007():
+    assert run({**BASE, "CLIENT_AUTH_FAILURE_WINDOW": 0}) == ["oauth_provider.E007"]
+    assert run({**BASE, "UNAUTHENTICATED_CREATIONS_WINDOW": None}) == ["oauth_provider.E007"]
+
+
+def check_cache():
+    from oauth_provider.checks import check_rate_limit_cache
+
+    return check_rate_limit_cache()
+
+
+@pytest.mark.security("S27")
+@pytest.mark.parametrize("environ", [{"WEB_CONCURRENCY": "4"}, {"GUNICORN_CMD_ARGS": "--bind 0.0.0.0 --workers 3"},
+                                     {"GUNICORN_CMD_ARGS": "-w 2"}, {"GUNICORN_CMD_ARGS": "--workers=2"}])
+def test_a_locmem_rate_limit_cache_in_a_multi_process_server_warns_W016(monkeypatch, environ):
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert run(BASE, check_cache) == ["oauth_provider.W016"]
+
+
+def test_one_process_a_shared_cache_or_no_limits_raise_no_W016(monkeypatch, settings):
+    from oauth_provider.checks import RATE_LIMITS, server_processes
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    assert server_processes() == 1
+    assert run(BASE, check_cache) == []
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    assert run({**BASE, **dict.fromkeys(RATE_LIMITS)}, check_cache) == []
+    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                                     "LOCATION": "redis://127.0.0.1:6379/0"}}
+    assert run({**BASE, "RATE_LIMIT_CACHE": "shared"}, check_cache) == []
+    assert server_processes({"GUNICORN_CMD_ARGS": "--workers 1", "WEB_CONCURRENCY": "x"}) == 1
+
+
+def test_drf_throttles_with_another_proxy_count_warn_W017(settings):
+    settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+                               "DEFAULT_THROTTLE_RATES": {"anon": "100/min"}}
+    assert run(BASE, check_cache) == ["oauth_provider.W017"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert run({**BASE, "NUM_PROXIES": 1}, check_cache) == []
+    settings.REST_FRAMEWORK = {"NUM_PROXIES": 1}
+    assert run({**BASE, "THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"]}, check_cache) == [
+        "oauth_provider.W017"]

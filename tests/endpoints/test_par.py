@@ -99,7 +99,7 @@ def test_the_client_secret_in_the_url_is_refused(client, web_app):
     assert response.status_code == 400
 
 
-@override_settings(OAUTH_PROVIDER=oauth_settings_with(TOKEN_RATE_LIMIT_PER_CLIENT=3))
+@override_settings(OAUTH_PROVIDER=oauth_settings_with(CLIENT_AUTH_MAX_FAILURES=3))
 def test_failed_authentication_is_rate_limited_as_at_the_token_endpoint(client, web_app):
     statuses = [post_as(client, PAR, web_app, authorize_params(web_app), secret="y" * 40).status_code
                 for _ in range(4)]
@@ -176,7 +176,7 @@ def test_spending_needs_the_claim(client, web_app):
 def test_the_rate_limit_counts_par_and_token_requests_of_a_client_together(client):
     """One budget for guessing one client's secret, wherever it is tried."""
     app = ApplicationFactory()
-    with override_settings(OAUTH_PROVIDER=oauth_settings_with(TOKEN_RATE_LIMIT_PER_CLIENT=2)):
+    with override_settings(OAUTH_PROVIDER=oauth_settings_with(CLIENT_AUTH_MAX_FAILURES=2)):
         post_as(client, "/oauth/token/", app, {"grant_type": "client_credentials"}, secret="z" * 40)
         post_as(client, PAR, app, {"response_type": "code"}, secret="z" * 40)
         response = post_as(client, PAR, app, {"response_type": "code"}, secret="z" * 40)

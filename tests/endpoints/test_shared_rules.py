@@ -232,25 +232,37 @@ def test_every_endpoint_authenticates_clients_the_same_way(client, endpoint):
     assert failure.details["reason"] == "wrong_secret"
 
 
-def _limit_one_per_client(settings):
-    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "TOKEN_RATE_LIMIT_PER_CLIENT": 1,
-                               "TOKEN_RATE_LIMIT_PER_ADDRESS": None}
+def _limit_one_failure_per_client(settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "CLIENT_AUTH_MAX_FAILURES": 1,
+                               "CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS": None}
 
 
-@pytest.mark.parametrize("endpoint", ["revocation", "introspection", "device"])
-def test_only_the_token_endpoint_limits_secret_guessing_today(client, settings, endpoint):
-    _limit_one_per_client(settings)
+@pytest.mark.security("S27")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_every_endpoint_limits_secret_guessing(client, settings, endpoint):
+    _limit_one_failure_per_client(settings)
     path, data = ENDPOINTS[endpoint]
     app = ApplicationFactory()
-    statuses = {post_as(client, path, app, data, secret="wrong").status_code for _ in range(3)}
-    assert statuses == {401}
+    responses = [post_as(client, path, app, data, secret="wrong") for _ in range(3)]
+    assert [response.status_code for response in responses] == [401, 429, 429]
+    assert responses[-1].json()["error"] == "invalid_request"
+    assert 0 < int(responses[-1]["Retry-After"]) <= 60
+    # The refused guesses were never checked: only the first is audited as a failed authentication.
+    assert AuditEvent.objects.filter(event=audit.CLIENT_AUTH_FAILED).count() == 1
+    # One budget per client id, whatever the endpoint the guesses go to.
     token_path, token_data = ENDPOINTS["token"]
-    assert [post_as(client, token_path, app, token_data, secret="wrong").status_code for _ in range(2)] == [401, 429]
+    assert post_as(client, token_path, app, token_data, secret="wrong").status_code == 429
 
 
-def test_switching_the_limit_on_for_an_endpoint_is_one_set(client, settings, monkeypatch):
-    _limit_one_per_client(settings)
-    monkeypatch.setattr(authentication, "RATE_LIMITED_ENDPOINTS", frozenset({"token", "introspection"}))
+def test_every_endpoint_that_authenticates_clients_is_in_the_switch():
+    assert set(ENDPOINTS) <= authentication.RATE_LIMITED_ENDPOINTS
+
+
+def test_switching_the_limit_off_for_an_endpoint_is_one_set(client, settings, monkeypatch):
+    _limit_one_failure_per_client(settings)
+    monkeypatch.setattr(authentication, "RATE_LIMITED_ENDPOINTS", frozenset({"token"}))
     path, data = ENDPOINTS["introspection"]
     app = ApplicationFactory()
-    assert [post_as(client, path, app, data, secret="wrong").status_code for _ in range(2)] == [401, 429]
+    assert [post_as(client, path, app, data, secret="wrong").status_code for _ in range(3)] == [401, 401, 401]
+    token_path, token_data = ENDPOINTS["token"]
+    assert [post_as(client, token_path, app, token_data, secret="wrong").status_code for _ in range(2)] == [401, 429]

@@ -94,3 +94,43 @@ def test_password_grant_is_off_unless_the_client_opts_in(client, application, us
     response = token_request(client, application, {"grant_type": "password", "username": user.username,
                                                    "password": "x"})
     assert response.json()["error"] == "unauthorized_client"
+
+
+@pytest.mark.security("S27")
+def test_a_strangers_wrong_passwords_do_not_lock_the_user_out(client, password_app, user):
+    for _ in range(10):
+        login_from(client, password_app, user.username, "wrong", "198.51.100.7")
+    assert login_from(client, password_app, user.username, PASSWORD, "198.51.100.7").status_code == 429
+    assert login_from(client, password_app, user.username, PASSWORD, "10.0.0.1").status_code == 200
+
+
+@pytest.mark.security("S27")
+def test_failures_are_limited_per_address_across_usernames(client, password_app, user, settings):
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "PASSWORD_GRANT_MAX_FAILURES_PER_ADDRESS": 3}
+    statuses = [login_from(client, password_app, f"user-{n}", "wrong", "198.51.100.7").status_code for n in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert login_from(client, password_app, user.username, PASSWORD, "10.0.0.1").status_code == 200
+
+
+def test_a_refused_login_never_runs_the_password_check(client, password_app, user, monkeypatch):
+    from oauth_provider.grants import password
+
+    checked = []
+    real = password.authenticate
+    monkeypatch.setattr(password, "authenticate", lambda *a, **k: checked.append(1) or real(*a, **k))
+    for _ in range(8):
+        password_request(client, password_app, user.username, "wrong")
+    assert len(checked) == 5
+
+
+def test_a_lock_out_is_audited_once(client, password_app, user):
+    for _ in range(9):
+        password_request(client, password_app, user.username, "wrong")
+    events = AuditEvent.objects.filter(event=audit.RATE_LIMIT_REACHED)
+    assert [event.details["limit"] for event in events] == ["password-identity"]
+    assert events.get().client_id == password_app.client_id
+
+
+def login_from(client, app, username, password, address):
+    return token_request(client, app, {"grant_type": "password", "username": username, "password": password},
+                         REMOTE_ADDR=address)
