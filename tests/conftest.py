@@ -148,3 +148,16 @@ def user_tokens(user_client, web_app):
     from tests.helpers.flows import obtain_code, redeem
 
     return redeem(user_client, web_app, obtain_code(user_client, web_app, scope="read write")).json()
+
+
+@pytest.fixture
+def seeded(settings):
+    """The example site's own OAuth settings (its issuer and scopes), with the demo data seeded."""
+    import io
+
+    from django.core.management import call_command
+
+    from example_project import settings as example_settings
+
+    settings.OAUTH_PROVIDER = {**example_settings.OAUTH_PROVIDER, "KEY_ENCRYPTION_KEYS": ["test"]}
+    call_command("seed_demo", stdout=io.StringIO())

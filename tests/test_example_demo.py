@@ -1,26 +1,15 @@
 """The example site's demo web client: start → login → consent → callback with verified claims."""
 
-import io
 
 import pytest
-from django.core.management import call_command
 
 from example_project import demo
-from example_project import settings as example_settings
+from tests.helpers.example import local
 from tests.helpers.flows import query_of
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded(settings):
-    """The example site's own OAuth settings (its issuer and scopes), with the demo data seeded."""
-    settings.OAUTH_PROVIDER = {**example_settings.OAUTH_PROVIDER, "KEY_ENCRYPTION_KEYS": ["test"]}
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-def local(url: str) -> str:
-    return url.removeprefix(demo.base_url())
 
 
 def test_home_links_the_demo_flow(client, seeded):

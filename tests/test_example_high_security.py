@@ -19,16 +19,6 @@ from oauth_provider.crypto import pkce_s256
 from tests.helpers.flows import FORM, VERIFIER, query_of
 
 
-@pytest.fixture
-def seeded(settings):
-    settings.OAUTH_PROVIDER = {**example_settings.OAUTH_PROVIDER, "KEY_ENCRYPTION_KEYS": ["test"]}
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-def local(url: str) -> str:
-    return url.removeprefix(demo.base_url())
-
-
 @pytest.mark.django_db
 def test_demo_bank_pushes_authorizes_and_gets_a_token_for_the_notes_api(client, seeded):
     base = demo.base_url()

@@ -2,29 +2,19 @@
 nonce, the verified ID Token and UserInfo, RP-initiated logout; and the SPA asking for openid."""
 
 import html
-import io
 import json
 import re
 
 import pytest
-from django.core.management import call_command
 
 from example_project import demo, oidc_demo
-from example_project import settings as example_settings
 from oauth_provider.models import Application
+from tests.helpers.example import local
 
 pytestmark = pytest.mark.django_db
 ALICE = next(u for u in demo.USERS if u.username == "alice")
 
 
-@pytest.fixture
-def seeded(settings):
-    settings.OAUTH_PROVIDER = {**example_settings.OAUTH_PROVIDER, "KEY_ENCRYPTION_KEYS": ["test"]}
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-def local(url: str) -> str:
-    return url.removeprefix(demo.base_url())
 
 
 def shown_json(body: str, element_id: str) -> dict:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from markdown_it import MarkdownIt
-
 from oauth_provider.clients.dot_import import GRANT_MAP, NO_EQUIVALENT
 from oauth_provider.conf import DEFAULTS
+from tests.helpers.markdown import tables as markdown_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "MIGRATING_FROM_DOT.md").read_text()
@@ -37,19 +36,7 @@ DOT_SETTINGS = [
 
 
 def tables() -> list[list[list[str]]]:
-    found: list[list[list[str]]] = []
-    row: list[str] | None = None
-    for token in MarkdownIt("commonmark").enable("table").parse(GUIDE):
-        if token.type == "table_open":
-            found.append([])
-        elif token.type == "tr_open":
-            row = []
-        elif token.type == "inline" and row is not None:
-            row.append(token.content)
-        elif token.type == "tr_close":
-            found[-1].append(row)
-            row = None
-    return found
+    return markdown_tables(GUIDE)
 
 
 def settings_table() -> list[list[str]]:

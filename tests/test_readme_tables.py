@@ -8,26 +8,14 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from oauth_provider.conf import DEFAULTS
+from tests.helpers.markdown import tables as markdown_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def tables() -> list[list[list[str]]]:
-    """Every table of the README as rows of cell texts (inline source), header row first."""
-    found: list[list[list[str]]] = []
-    row: list[str] | None = None
-    for token in MarkdownIt("commonmark").enable("table").parse(README):
-        if token.type == "table_open":
-            found.append([])
-        elif token.type == "tr_open":
-            row = []
-        elif token.type == "inline" and row is not None:
-            row.append(token.content)
-        elif token.type == "tr_close":
-            found[-1].append(row)
-            row = None
-    return found
+    return markdown_tables(README)
 
 
 def first_cells_of_tables_headed(first_header: str) -> list[str]:

@@ -46,7 +46,9 @@ def _check_peer(sock: Any) -> None:
     raise NonPublicAddress(f"refusing to fetch a client JWK Set from {address}")
 
 
-class _PublicHTTPSConnection(http.client.HTTPSConnection):
+class _PeerChecked:
+    """Checks the address actually connected to (after DNS) before a byte is sent."""
+
     def connect(self) -> None:
         super().connect()
         try:
@@ -56,14 +58,12 @@ class _PublicHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-class _PublicHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        try:
-            _check_peer(self.sock)
-        except NonPublicAddress:
-            self.close()
-            raise
+class _PublicHTTPSConnection(_PeerChecked, http.client.HTTPSConnection):
+    pass
+
+
+class _PublicHTTPConnection(_PeerChecked, http.client.HTTPConnection):
+    pass
 
 
 class _PublicHTTPSHandler(urllib.request.HTTPSHandler):

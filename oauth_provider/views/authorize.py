@@ -56,19 +56,24 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
         return secure(redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
     context = http.RequestContext.from_request(request)
     if request.method == "POST":
-        decision = request.POST.get("decision")
-        if decision == "deny":
-            return redirect(deny(authz, request.user, context=context), request)
-        if decision != "allow":
-            return error_page(request, "invalid_request", "Choose Allow or Deny.")
-        with transaction.atomic():
-            # Consent and code together or not at all.
-            record_consent(authz, request.user, context=context)
-            location = approve(authz, request.user, context=context)
-        return redirect(location, request)
+        return _decide(request, authz, context)
     if not consent_needed(authz, request.user):
         return redirect(approve(authz, request.user, context=context), request)
     return _consent_page(request, authz)
+
+
+def _decide(request: HttpRequest, authz, context: http.RequestContext, *, auth_time: int | None = None) -> HttpResponse:
+    """The user's answer on the consent page (a CSRF-protected POST): Deny, or Allow (consent and code
+    together or not at all)."""
+    decision = request.POST.get("decision")
+    if decision == "deny":
+        return redirect(deny(authz, request.user, context=context), request)
+    if decision != "allow":
+        return error_page(request, "invalid_request", "Choose Allow or Deny.")
+    with transaction.atomic():
+        record_consent(authz, request.user, context=context)
+        location = approve(authz, request.user, context=context, auth_time=auth_time)
+    return redirect(location, request)
 
 
 def _consent_page(request: HttpRequest, authz) -> HttpResponse:
@@ -101,15 +106,7 @@ def _openid_authorize(request: HttpRequest, authz) -> HttpResponse:
     context = http.RequestContext.from_request(request)
     when = auth_time(request)
     if request.method == "POST":
-        decision = request.POST.get("decision")
-        if decision == "deny":
-            return redirect(deny(authz, request.user, context=context), request)
-        if decision != "allow":
-            return error_page(request, "invalid_request", "Choose Allow or Deny.")
-        with transaction.atomic():
-            record_consent(authz, request.user, context=context)
-            location = approve(authz, request.user, context=context, auth_time=when)
-        return redirect(location, request)
+        return _decide(request, authz, context, auth_time=when)
     if step == oidc.CONSENT:
         return _consent_page(request, authz)
     return redirect(approve(authz, request.user, context=context, auth_time=when), request)
