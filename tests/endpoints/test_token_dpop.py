@@ -263,3 +263,23 @@ def test_a_proof_costs_no_query_for_a_bound_code(user_client, client, public_app
     with django_assert_num_queries(6):
         response = redeem(client, public_app, code, **proof_of(key))
     assert response.status_code == 200
+
+
+def test_dpop_jkt_pushed_with_par_binds_the_code(user_client, client, public_app, key):
+    """RFC 9449 §10 with RFC 9126: dpop_jkt inside a pushed request binds the code it leads to; the code is
+    then redeemed only with a proof of that key."""
+    from urllib.parse import urlencode
+
+    from tests.helpers.flows import authorize_params, query_of
+
+    params = authorize_params(public_app, dpop_jkt=key.jkt)
+    pushed = post_as(client, "/oauth/par/", public_app, {k: v for k, v in params.items() if k != "client_id"})
+    assert pushed.status_code == 201, pushed.content
+    query = urlencode({"client_id": public_app.client_id, "request_uri": pushed.json()["request_uri"]})
+    decided = user_client.post(f"/oauth/authorize/?{query}", {"decision": "allow"})
+    assert decided.status_code == 303, decided.content
+    code = query_of(decided["Location"])["code"]
+    assert AuthorizationCode.objects.get().dpop_jkt == key.jkt
+    assert redeem(client, public_app, code).json()["error"] == "invalid_grant"  # no proof: refused, not spent
+    body = redeem(client, public_app, code, **proof_of(key)).json()
+    assert body["token_type"] == "DPoP" and claims_of(body["access_token"])["cnf"] == {"jkt": key.jkt}
