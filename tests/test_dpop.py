@@ -142,6 +142,7 @@ def test_required_claims(es256, claim):
     refused(es256.proof("POST", URL, **{claim: None}), claim)
 
 
+@pytest.mark.security("S36")
 def test_replayed_jti(es256):
     proof = es256.proof("POST", URL)
     dpop.verify_proof(proof, method="POST", uri=URL)
@@ -195,6 +196,7 @@ def test_algorithm_outside_the_allow_list():
 
 
 @pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "k"])
+@pytest.mark.security("S36")
 def test_private_key_material_in_the_header_is_refused(member):
     key = ProofKey("RS256")
     private = key.private_jwk

@@ -49,6 +49,7 @@ def test_the_jti_row_stores_a_digest_and_expires_with_the_assertion(app):
     assert exp <= row.expires_at.timestamp() <= exp + 60
 
 
+@pytest.mark.security("S35")
 def test_a_replayed_jti_is_refused(app):
     assertion = client_assertion(app)
     verify_client_assertion(app, assertion, audiences=AUDIENCES)

@@ -55,6 +55,7 @@ def test_twenty_parallel_decisions_on_one_pushed_request_spend_it_once():
 # --- the same rules through the endpoints ------------------------------------------------------------
 
 
+@pytest.mark.security("S35")
 def test_twenty_parallel_token_requests_with_one_assertion_give_one_token():
     from urllib.parse import urlencode
 

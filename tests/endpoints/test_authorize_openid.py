@@ -123,6 +123,7 @@ def test_a_request_object_is_refused_before_anyone_logs_in(client, app):
 # --- prompt=none -------------------------------------------------------------------------------------
 
 
+@pytest.mark.security("S33")
 def test_prompt_none_without_a_session_answers_login_required(client, app):
     assert_error_at_client(client.get(openid_url(app, prompt="none")), app, "login_required")
 
@@ -198,6 +199,7 @@ def test_a_forged_login_marker_proves_nothing(user_client, user, app):
     login_location(response)
 
 
+@pytest.mark.security("S33")
 def test_max_age_older_than_the_login_asks_to_log_in(user_client, user, app):
     remembered(user, app)
     session = user_client.session

@@ -55,6 +55,7 @@ def test_without_a_redirect_uri_the_user_sees_they_are_signed_out(user_client, u
     assert not signed_in(user_client)
 
 
+@pytest.mark.security("S33")
 def test_an_unregistered_post_logout_redirect_uri_never_redirects(user_client, user, app):
     for uri in ("https://evil.example/", LOGGED_OUT + "/more", LOGGED_OUT + "?x=1", LOGGED_OUT.upper()):
         response = user_client.get(URL, {"id_token_hint": id_token(app, user), "post_logout_redirect_uri": uri})

@@ -210,6 +210,7 @@ def test_push_with_private_key_jwt_then_authorize_with_the_request_uri(client, b
     assert redeemed.json()["scope"] == "read"
 
 
+@pytest.mark.security("S34")
 def test_a_used_request_uri_is_refused_without_a_redirect(client, browser, app):
     request_uri = push(client, app)
     assert authorize(browser, app, request_uri, method="post").status_code == 303
@@ -227,6 +228,7 @@ def test_another_browser_cannot_use_a_claimed_request_uri(client, browser, app):
     assert response.status_code == 400 and "Location" not in response
 
 
+@pytest.mark.security("S34")
 def test_another_clients_request_uri_is_refused(client, browser, app):
     request_uri = push(client, app)
     other = WebApplicationFactory()
@@ -323,6 +325,7 @@ def redeem_code(client, app, code, **extra):
     return post_as(client, "/oauth/token/", app, data)
 
 
+@pytest.mark.security("S37")
 def test_one_resource_at_authorize_is_the_tokens_aud(client, browser, web_app, servers):
     code = code_for(browser, web_app, resource=A)
     claims = claims_of(redeem_code(client, web_app, code))
@@ -344,6 +347,7 @@ def test_several_resources_one_per_token_and_refresh_may_pick_another(client, br
     assert RefreshToken.objects.filter(revoked_at__isnull=True, used_at__isnull=True).get().resources == [A, B]
 
 
+@pytest.mark.security("S37")
 def test_a_refresh_cannot_widen_to_a_resource_outside_the_grant(client, browser, web_app, servers):
     code = code_for(browser, web_app, resource=A)
     refresh_token = redeem_code(client, web_app, code).json()["refresh_token"]

@@ -112,6 +112,7 @@ def test_a_bound_code_is_refused_without_its_key_and_stays_usable(user_client, c
     assert redeem(client, public_app, code, **proof_of(key)).status_code == 200
 
 
+@pytest.mark.security("S36")
 def test_a_public_clients_refresh_token_is_bound_and_rotates_bound(user_client, client, public_app, key):
     body = redeem(client, public_app, obtain_code(user_client, public_app, dpop_jkt=key.jkt), **proof_of(key)).json()
     refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}

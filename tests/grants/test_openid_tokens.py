@@ -162,6 +162,7 @@ def test_a_pairwise_client_sees_its_sub_in_the_id_token_access_token_and_introsp
     assert introspected["sub"] == sub
 
 
+@pytest.mark.security("S32")
 def test_two_pairwise_clients_of_different_sectors_cannot_correlate_the_user(user_client, user):
     one = OpenIDApplicationFactory(subject_type=SubjectType.PAIRWISE, redirect_uris="https://one.example.test/cb")
     two = OpenIDApplicationFactory(subject_type=SubjectType.PAIRWISE, redirect_uris="https://two.example.test/cb")

@@ -112,6 +112,7 @@ def test_authlib_relying_party_signs_in_calls_userinfo_refreshes_and_logs_out(li
         session.close()
 
 
+@pytest.mark.security("S32")
 def test_authlib_refuses_an_id_token_with_another_nonce(live_issuer):
     config = discover(live_issuer)
     app = rp_app()

@@ -135,6 +135,7 @@ def test_no_hook_adds_nothing():
 
 
 @pytest.mark.parametrize("hook, name", [("sets_iss", "iss"), ("sets_sub", "sub")])
+@pytest.mark.security("S32")
 def test_custom_claims_hook_may_not_set_a_registered_claim(settings, hook, name):
     with (
         _hook_setting(settings, f"tests.oidc.test_claims.{hook}"),
