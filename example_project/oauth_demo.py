@@ -8,6 +8,7 @@ while it is still handling the callback.
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from datetime import UTC, datetime
@@ -64,30 +65,12 @@ def callback(request: HttpRequest) -> HttpResponse:
     """Check state and iss (RFC 9207), exchange the code, show the verified token claims."""
     flow = request.session.pop(SESSION_KEY, None)
     context: dict = {"start_url": "/demo/start/"}
-    if flow is None or request.GET.get("state") != flow["state"]:
-        context["problem"] = "Unknown or missing state: start the flow again from the home page."
-    elif request.GET.get("iss") != oauth_settings.ISSUER:
-        context["problem"] = "The response does not come from this issuer (iss mismatch)."
-    elif "error" in request.GET:
-        context["problem"] = f"{request.GET['error']}: {request.GET.get('error_description', '')}"
+    try:
+        body = redeem_authorization_response(request, flow, _client(), callback_uri())
+    except DemoFlowProblem as exc:
+        context["problem"] = str(exc)
     else:
-        spec = _client()
-        try:
-            body = handle_token_request(
-                {
-                    "grant_type": "authorization_code",
-                    "code": request.GET.get("code", ""),
-                    "redirect_uri": callback_uri(),
-                    "code_verifier": flow["verifier"],
-                    "client_id": spec.client_id,
-                    "client_secret": spec.secret or "",
-                },
-                context=RequestContext.from_request(request),
-            )
-        except OAuthError as exc:
-            context["problem"] = f"{exc.error}: {exc.description}"
-        else:
-            context.update(_describe(body))
+        context.update(_describe(body))
     response = render(request, "example_project/callback.html", context)
     response["Cache-Control"] = "no-store"
     return response
@@ -112,3 +95,32 @@ def _describe(body: dict) -> dict:
         "scope": body.get("scope", ""),
         "has_refresh_token": "refresh_token" in body,
     }
+
+
+class DemoFlowProblem(Exception):
+    """Why a demo callback did not end with tokens, worded for the page."""
+
+
+def redeem_authorization_response(request: HttpRequest, flow: dict | None, spec, redirect_uri: str) -> dict:
+    """Check the authorization response as a client must (state, then iss: RFC 9207) and redeem its code
+    with the flow's PKCE verifier; the token response body, or DemoFlowProblem."""
+    if flow is None or not hmac.compare_digest(request.GET.get("state", ""), flow["state"]):
+        raise DemoFlowProblem("Unknown or missing state: start the flow again.")
+    if request.GET.get("iss") != oauth_settings.ISSUER:
+        raise DemoFlowProblem("The response does not come from this issuer (iss mismatch).")
+    if "error" in request.GET:
+        raise DemoFlowProblem(f"{request.GET['error']}: {request.GET.get('error_description', '')}")
+    try:
+        return handle_token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": request.GET.get("code", ""),
+                "redirect_uri": redirect_uri,
+                "code_verifier": flow["verifier"],
+                "client_id": spec.client_id,
+                "client_secret": spec.secret or "",
+            },
+            context=RequestContext.from_request(request),
+        )
+    except OAuthError as exc:
+        raise DemoFlowProblem(f"{exc.error}: {exc.description}") from exc

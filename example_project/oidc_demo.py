@@ -26,13 +26,12 @@ from django.views.decorators.http import require_safe
 
 from oauth_provider.conf import oauth_settings
 from oauth_provider.crypto import pkce_s256
-from oauth_provider.endpoints.token import handle_token_request
 from oauth_provider.endpoints.userinfo import userinfo
 from oauth_provider.errors import OAuthError
-from oauth_provider.http import RequestContext
 from oauth_provider.keys.store import get_jwks
 
 from . import demo
+from .oauth_demo import DemoFlowProblem, redeem_authorization_response
 
 CLIENT_ID = "demo-rp"
 FLOW_KEY = "demo_rp_flow"
@@ -128,41 +127,30 @@ def start(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     flow = request.session.pop(FLOW_KEY, None)
     context: dict = {}
-    if flow is None or not hmac.compare_digest(request.GET.get("state", ""), flow["state"]):
-        context["problem"] = "Unknown or missing state: start again."
-    elif request.GET.get("iss") != oauth_settings.ISSUER:
-        context["problem"] = "The response does not come from this issuer (iss mismatch)."
-    elif "error" in request.GET:
-        context["problem"] = f"{request.GET['error']}: {request.GET.get('error_description', '')}"
+    try:
+        body = redeem_authorization_response(request, flow, _client(), callback_uri())
+        if "id_token" not in body:
+            raise IdTokenRejected("the token response has no id_token")
+        claims = validate_id_token(body["id_token"], nonce=flow["nonce"], access_token=body["access_token"])
+        info = userinfo(body["access_token"])
+        # §5.3.4: the UserInfo sub must be the ID Token's, or the answer is not about this user.
+        if info.get("sub") != claims["sub"]:
+            raise IdTokenRejected("the UserInfo sub is not the ID Token's")
+    except DemoFlowProblem as exc:
+        context["problem"] = str(exc)
+    except IdTokenRejected as exc:
+        context["problem"] = f"The ID Token was rejected: {exc}"
+    except OAuthError as exc:  # UserInfo refused the access token
+        context["problem"] = f"{exc.error}: {exc.description}"
     else:
-        spec = _client()
-        try:
-            body = handle_token_request(
-                {"grant_type": "authorization_code", "code": request.GET.get("code", ""),
-                 "redirect_uri": callback_uri(), "code_verifier": flow["verifier"],
-                 "client_id": spec.client_id, "client_secret": spec.secret or ""},
-                context=RequestContext.from_request(request),
-            )
-            if "id_token" not in body:
-                raise IdTokenRejected("the token response has no id_token")
-            claims = validate_id_token(body["id_token"], nonce=flow["nonce"], access_token=body["access_token"])
-            info = userinfo(body["access_token"])
-            # §5.3.4: the UserInfo sub must be the ID Token's, or the answer is not about this user.
-            if info.get("sub") != claims["sub"]:
-                raise IdTokenRejected("the UserInfo sub is not the ID Token's")
-        except OAuthError as exc:
-            context["problem"] = f"{exc.error}: {exc.description}"
-        except IdTokenRejected as exc:
-            context["problem"] = f"The ID Token was rejected: {exc}"
-        else:
-            request.session[SIGNED_IN_KEY] = {
-                "id_token": body["id_token"],
-                "claims_json": json.dumps(claims, indent=2),
-                "userinfo_json": json.dumps(info, indent=2),
-                "name": info.get("name") or info.get("preferred_username") or claims["sub"],
-                "logout_url": logout_url(body["id_token"]),
-            }
-            return redirect("demo_oidc")
+        request.session[SIGNED_IN_KEY] = {
+            "id_token": body["id_token"],
+            "claims_json": json.dumps(claims, indent=2),
+            "userinfo_json": json.dumps(info, indent=2),
+            "name": info.get("name") or info.get("preferred_username") or claims["sub"],
+            "logout_url": logout_url(body["id_token"]),
+        }
+        return redirect("demo_oidc")
     response = render(request, "example_project/oidc.html", context)
     response["Cache-Control"] = "no-store"
     return response

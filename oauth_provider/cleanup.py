@@ -11,7 +11,7 @@ What goes, and why it is safe:
   unexpired). Used tokens of a live family are kept: presenting one again must still be detected
   as reuse and revoke the family (RFC 9700 §4.14.2);
 - audit events older than ``AUDIT_RETENTION_DAYS`` (never, when it is None), and the dashboard's
-  hourly roll-ups of the hours they were in (``activity_rollup.forget_before``): the roll-ups follow
+  hourly roll-ups of the hours they were in (``admin.rollup.forget_before``): the roll-ups follow
   the audit trail's retention, so the dashboard never shows counts of events that are gone;
 - pushed authorization requests whose browser can no longer finish with them (expiry plus the
   interaction window), and the jtis of client assertions past their expiry (a replay would be

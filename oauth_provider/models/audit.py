@@ -49,7 +49,7 @@ class ActivityDashboard(AuditEvent):
 
 class ActivityHour(models.Model):
     """How many audit events of one kind one client caused in one complete UTC hour: the roll-up the
-    dashboard reads for past hours instead of counting the audit trail again (``activity_rollup``)."""
+    dashboard reads for past hours instead of counting the audit trail again (``admin/rollup.py``)."""
 
     hour = models.DateTimeField()  # the start of the hour, UTC
     event = models.CharField(max_length=64)

@@ -12,26 +12,11 @@ THREADS = 20
 
 def race(request_once, threads: int = THREADS) -> list[tuple[int, str]]:
     """Run ``request_once(client)`` in ``threads`` threads released together; (status, error) of each."""
-    barrier = threading.Barrier(threads)
-    results: list[tuple[int, str]] = []
-    lock = threading.Lock()
-
-    def worker():
-        try:
-            client = Client()
-            barrier.wait()
-            response = request_once(client)
-            with lock:
-                results.append((response.status_code, response.json().get("error", "")))
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    return results
+    responses = race_calls(lambda: request_once(Client()), threads)
+    for outcome in responses:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return [(response.status_code, response.json().get("error", "")) for response in responses]
 
 
 def race_calls(call, threads: int = THREADS) -> list[object]:

@@ -1,4 +1,4 @@
-"""Rotate the signing key: stage the next key, promote it, retire the old one (see key_rotation.py)."""
+"""Rotate the signing key: stage the next key, promote it, retire the old one (see keys/rotation.py)."""
 
 from __future__ import annotations
 
