@@ -235,6 +235,12 @@ def _check_pkce(client: Application, params: Mapping[str, str]) -> tuple[str, st
 # --- decisions --------------------------------------------------------------------------------
 
 
+def remembered_consent_counts(client: Application) -> bool:
+    """Whether a consent the user gives this client now spares them the page next time (what the page
+    tells them): only while REMEMBER_CONSENT is on, and never for a public client (``consent_needed``)."""
+    return client.client_type != ClientType.PUBLIC and bool(oauth_settings.REMEMBER_CONSENT)
+
+
 def consent_needed(request: AuthorizationRequest, user: Any) -> bool:
     """Whether the user must see the consent page; the one consent decision.
 

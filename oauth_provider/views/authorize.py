@@ -19,13 +19,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth_provider import http
 from oauth_provider.clients.consent import consents_of, revoke_consent
-from oauth_provider.conf import oauth_settings
 from oauth_provider.endpoints.authorize import (
     approve,
     consent_needed,
     deny,
     next_step,
     record_consent,
+    remembered_consent_counts,
     validate_authorization_request,
 )
 from oauth_provider.oidc import authentication as oidc
@@ -89,7 +89,7 @@ def _consent_page(request: HttpRequest, authz) -> HttpResponse:
             "action": request.get_full_path(),
             "redirect_host": authz.redirect_uri.split("?", 1)[0],
             "redirect_domain": display_host(authz.redirect_uri),
-            "remembered": oauth_settings.REMEMBER_CONSENT,
+            "remembered": remembered_consent_counts(authz.client),
             "logout_url": _logout_url(),
         },
     )

@@ -55,3 +55,13 @@ def test_callback_shows_iat_and_exp_as_dates(client, settings):
     page = client.get(callback).content.decode()
     for claim in ("iat", "exp"):
         assert re.search(rf'<time id="claim-{claim}" datetime="\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC">', page), claim
+
+
+def test_the_consent_page_of_a_public_client_never_promises_to_remember(user_client, settings):
+    """A public client asks every time (docs/SECURITY.md S29), so its page must not say otherwise."""
+    from tests.factories import PublicApplicationFactory
+
+    settings.OAUTH_PROVIDER = {**settings.OAUTH_PROVIDER, "REMEMBER_CONSENT": True}
+    page = user_client.get(authorize_url(PublicApplicationFactory(name="Pocket App"))).content.decode()
+    assert "Your decision is not remembered: Pocket App will ask again next time." in page
+    assert "Your decision to allow is remembered" not in page
