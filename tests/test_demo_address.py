@@ -53,17 +53,25 @@ def test_an_explicit_oauth_issuer_wins_and_another_host_is_allowed():
     assert "192.0.2.7" in env["ALLOWED_HOSTS"].split(",")
 
 
+def make_plan(*arguments: str) -> str:
+    """What ``make -n -B`` would run, with the Makefile's own defaults: the variables of a make that runs this
+    suite (CI's ``make test VENV=... REQUIREMENTS=...``, passed down in MAKEFLAGS) must not leak in."""
+    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VENV", "PYTHON", "REQUIREMENTS",
+                 "DEMO_REQUIREMENTS", "DEMO_ADDR"}
+    env = {name: value for name, value in os.environ.items() if name not in inherited}
+    return subprocess.run(["make", "-n", "-B", *arguments], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
 def test_make_demo_runs_the_entry_point_with_the_address_and_installs_only_the_runtime():
-    plan = subprocess.run(
-        ["make", "-n", "-B", "demo", "DEMO_ADDR=127.0.0.1:8299"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    plan = make_plan("demo", "DEMO_ADDR=127.0.0.1:8299")
     assert "scripts/demo.py 127.0.0.1:8299" in plan
     assert "-r requirements/base.txt" in plan
     assert "dev.txt" not in plan and "testing.txt" not in plan
 
 
 def test_make_test_still_installs_everything():
-    plan = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    plan = make_plan("install")
     assert "-r requirements/dev.txt" in plan
     dev = (ROOT / "requirements" / "dev.txt").read_text()
     assert "-r base.txt" in dev and "-r testing.txt" in dev
