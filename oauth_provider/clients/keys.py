@@ -11,10 +11,7 @@ loopback only when CLIENT_JWKS_URI_ALLOW_LOOPBACK is on (tests).
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
 import threading
-import urllib.request
 from collections import OrderedDict
 from typing import Any
 
@@ -22,7 +19,7 @@ from jwt import PyJWK
 
 from oauth_provider.conf import oauth_settings
 from oauth_provider.jwk_sets import jwks_uri_problem, key_for_algorithm
-from oauth_provider.keys.remote import RefuseRedirects, RemoteKeySet
+from oauth_provider.keys.remote import RemoteKeySet, public_opener
 from oauth_provider.models import Application
 
 # Per-process cache of remote key sets; the least recently used goes first beyond this many clients.
@@ -31,54 +28,7 @@ MAX_CACHED_CLIENTS = 1000
 MAX_REMOTE_KEYS = 20
 
 
-class NonPublicAddress(OSError):
-    """The jwks_uri resolved to an address the server must not fetch from (private, loopback, ...)."""
-
-
-def _check_peer(sock: Any) -> None:
-    address = ipaddress.ip_address(sock.getpeername()[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.is_global:
-        return
-    if address.is_loopback and oauth_settings.CLIENT_JWKS_URI_ALLOW_LOOPBACK:
-        return
-    raise NonPublicAddress(f"refusing to fetch a client JWK Set from {address}")
-
-
-class _PeerChecked:
-    """Checks the address actually connected to (after DNS) before a byte is sent."""
-
-    def connect(self) -> None:
-        super().connect()
-        try:
-            _check_peer(self.sock)
-        except NonPublicAddress:
-            self.close()
-            raise
-
-
-class _PublicHTTPSConnection(_PeerChecked, http.client.HTTPSConnection):
-    pass
-
-
-class _PublicHTTPConnection(_PeerChecked, http.client.HTTPConnection):
-    pass
-
-
-class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req):
-        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
-
-
-class _PublicHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req):
-        return self.do_open(_PublicHTTPConnection, req)
-
-
-_client_opener = urllib.request.build_opener(
-    urllib.request.ProxyHandler({}), RefuseRedirects, _PublicHTTPSHandler, _PublicHTTPHandler
-)
+_client_opener = public_opener(lambda: bool(oauth_settings.CLIENT_JWKS_URI_ALLOW_LOOPBACK))
 
 
 def _raw_keys(document: Any) -> dict[str, dict[str, Any]]:

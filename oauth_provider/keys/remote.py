@@ -10,6 +10,8 @@ side's JWKS URL (``resource/keysets.py``) and a client's ``jwks_uri`` (``clients
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import logging
 import re
@@ -123,6 +125,56 @@ class RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(RefuseRedirects)
+
+
+class NonPublicAddress(OSError):
+    """The URL resolved to an address the server must not fetch from (private, loopback, ...)."""
+
+
+def check_peer(sock: Any, *, allow_loopback: bool) -> None:
+    """The address actually connected to (after DNS, so rebinding does not help) must be a public one;
+    loopback only when ``allow_loopback`` (a setting meant for tests)."""
+    address = ipaddress.ip_address(sock.getpeername()[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_global:
+        return
+    if address.is_loopback and allow_loopback:
+        return
+    raise NonPublicAddress(f"refusing to fetch from {address}")
+
+
+def public_opener(
+    allow_loopback: Callable[[], bool], redirects: type = RefuseRedirects
+) -> urllib.request.OpenerDirector:
+    """An opener for URLs that untrusted parties registered (a client's jwks_uri, a sector identifier):
+    no proxy from the environment, no redirect followed (``redirects`` decides how one fails), and
+    every connection checked with ``check_peer`` before a byte is sent."""
+
+    class PeerChecked:
+        def connect(self) -> None:
+            super().connect()
+            try:
+                check_peer(self.sock, allow_loopback=allow_loopback())
+            except NonPublicAddress:
+                self.close()
+                raise
+
+    class HTTPSConnection(PeerChecked, http.client.HTTPSConnection):
+        pass
+
+    class HTTPConnection(PeerChecked, http.client.HTTPConnection):
+        pass
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(HTTPSConnection, req, context=self._context)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(HTTPConnection, req)
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), redirects, HTTPSHandler, HTTPHandler)
 
 
 def max_age(cache_control: str | None) -> int | None:

@@ -5,7 +5,9 @@ it. The server fetches it only when the client is registered or edited, never pe
 
 - only ``https`` (``http://127.0.0.1`` only with ``SECTOR_IDENTIFIER_ALLOW_LOOPBACK``, for tests);
 - never to a host that is or resolves to a loopback, private, link-local or reserved address
-  (unless the loopback setting allows 127.0.0.1), so registration cannot probe the internal network;
+  (unless the loopback setting allows 127.0.0.1), so registration cannot probe the internal network:
+  checked before the fetch for a clear error, and again on the address actually connected to
+  (``keys.remote.public_opener``, the same opener as client jwks_uris), so DNS rebinding does not help;
 - no redirects followed, at most ``SECTOR_IDENTIFIER_TIMEOUT`` seconds and
   ``SECTOR_IDENTIFIER_MAX_BYTES`` bytes.
 """
@@ -21,6 +23,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from oauth_provider.conf import oauth_settings
+from oauth_provider.keys.remote import public_opener
 
 
 class SectorIdentifierError(ValueError):
@@ -30,6 +33,9 @@ class SectorIdentifierError(ValueError):
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         raise SectorIdentifierError("The sector_identifier_uri answered with a redirect; it must answer 200.")
+
+
+_opener = public_opener(lambda: bool(oauth_settings.SECTOR_IDENTIFIER_ALLOW_LOOPBACK), redirects=_NoRedirects)
 
 
 def _loopback_allowed(host: str, scheme: str) -> bool:
@@ -78,7 +84,7 @@ def fetch_sector_redirect_uris(uri: str) -> list[str]:
     parts = urlsplit(uri)
     if not _loopback_allowed(parts.hostname or "", parts.scheme):
         _check_address(parts.hostname or "")
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = _opener
     limit = int(oauth_settings.SECTOR_IDENTIFIER_MAX_BYTES)
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})  # noqa: S310 (scheme checked)
     timeout = float(oauth_settings.SECTOR_IDENTIFIER_TIMEOUT)

@@ -277,7 +277,7 @@ def test_a_loopback_jwks_uri_is_refused_unless_allowed(jwks_server):
 
 def test_the_connected_address_is_checked_after_dns(jwks_server, monkeypatch):
     """An https name that resolves to a private address is refused when connecting (no DNS rebinding)."""
-    from oauth_provider.clients import keys
+    from oauth_provider.keys import remote
 
     jwks_server.serve("/client-jwks", {"keys": [client_key()[1]]})
     app = private_key_jwt_client(jwks=None, jwks_uri=jwks_server.url + "/client-jwks")
@@ -286,19 +286,19 @@ def test_the_connected_address_is_checked_after_dns(jwks_server, monkeypatch):
             def getpeername(self):
                 return ("10.0.0.7", 443)
 
-        with pytest.raises(keys.NonPublicAddress):
-            keys._check_peer(Sock())
+        with pytest.raises(remote.NonPublicAddress):
+            remote.check_peer(Sock(), allow_loopback=False)
 
         class Mapped:
             def getpeername(self):
                 return ("::ffff:127.0.0.1", 443)
 
-        with pytest.raises(keys.NonPublicAddress):
-            keys._check_peer(Mapped())
+        with pytest.raises(remote.NonPublicAddress):
+            remote.check_peer(Mapped(), allow_loopback=False)
 
         class Public:
             def getpeername(self):
                 return ("93.184.216.34", 443)
 
-        keys._check_peer(Public())
+        remote.check_peer(Public(), allow_loopback=False)
     del app
