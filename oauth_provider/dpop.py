@@ -50,6 +50,7 @@ from django.utils.crypto import salted_hmac
 
 from oauth_provider import jose
 from oauth_provider.conf import oauth_settings
+from oauth_provider.crypto import constant_time_equals
 from oauth_provider.errors import InvalidDPoPProof, UseDPoPNonce
 from oauth_provider.jose import DPOP_ALGORITHM_KEYS, DPoPProof, access_token_hash, jwk_thumbprint
 
@@ -170,8 +171,7 @@ def nonce_is_valid(nonce: Any, now: float | None = None) -> bool:
     if not isinstance(nonce, str) or not nonce or len(nonce) > 128:
         return False
     window = _window(time.time() if now is None else now)
-    presented = nonce.encode("ascii", "replace")
-    results = [hmac.compare_digest(presented, _nonce_for(w).encode("ascii")) for w in (window, window - 1)]
+    results = [constant_time_equals(nonce, _nonce_for(w)) for w in (window, window - 1)]
     return any(results)
 
 
@@ -233,7 +233,7 @@ def verify_proof(
     if claims["htm"] != method:
         raise InvalidDPoPProof("The DPoP proof's htm does not match the request method.")
     try:
-        htu_matches = hmac.compare_digest(normalise_htu(claims["htu"]).encode(), normalise_htu(uri).encode())
+        htu_matches = constant_time_equals(normalise_htu(claims["htu"]), normalise_htu(uri))
     except ValueError:
         htu_matches = False
     if not htu_matches:
@@ -243,7 +243,7 @@ def verify_proof(
         ath = claims.get("ath")
         if ath is None:
             raise InvalidDPoPProof("The DPoP proof lacks the ath claim.")
-        if not isinstance(ath, str) or not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
+        if not isinstance(ath, str) or not constant_time_equals(ath, access_token_hash(access_token)):
             raise InvalidDPoPProof("The DPoP proof's ath does not match the access token.")
     if require_nonce:
         nonce = claims.get("nonce")

@@ -110,3 +110,20 @@ def test_a_code_redemption_fails_when_the_constant_time_helper_says_no(monkeypat
     response = redeem(Client(), app, code)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_secrets_and_bound_values_are_compared_only_through_the_constant_time_helper():
+    """docs/SECURITY.md S4: one constant-time comparison (crypto.constant_time_equals); no module compares
+    secrets, thumbprints, subjects or nonces with hmac directly (one home, and no TypeError on non-ASCII)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "oauth_provider"
+    direct = []
+    for path in package.rglob("*.py"):
+        if path.name == "crypto.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "compare_digest":
+                direct.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert direct == []

@@ -17,13 +17,13 @@ Every refusal is an OAuthError without a redirect target: the error page, never 
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from oauth_provider import audit, http
+from oauth_provider.crypto import constant_time_equals
 from oauth_provider.errors import InvalidClient, InvalidRequest
 from oauth_provider.models import Application
 from oauth_provider.oidc.id_tokens import InvalidIdTokenHint, verify_id_token_hint
@@ -99,7 +99,7 @@ def from_own_relying_party(request: LogoutRequest, user: Any) -> bool:
     """The hint names the signed-in user as its client sees them: no confirmation needed."""
     if request.hint_subject is None or request.client is None or not getattr(user, "is_authenticated", False):
         return False
-    return hmac.compare_digest(subject_for_client(user, request.client), request.hint_subject)
+    return constant_time_equals(subject_for_client(user, request.client), request.hint_subject)
 
 
 def record_logout(request: LogoutRequest, user: Any, *, context: http.RequestContext = http.NO_CONTEXT) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any, ClassVar
 from oauth_provider import audit, http, scopes
 from oauth_provider.clients.resources import Target, token_target
 from oauth_provider.conf import oauth_settings
+from oauth_provider.crypto import constant_time_equals
 from oauth_provider.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from oauth_provider.jose import DPoPProof
 from oauth_provider.models import Application, AuthorizationCode, ClientType, GrantType, RefreshToken
@@ -142,7 +142,7 @@ class Grant(ABC):
             return
         if self.request.dpop is None:
             raise InvalidGrant(f"The {what} is bound to a DPoP key; send a DPoP proof signed with it.")
-        if not hmac.compare_digest(bound_jkt, self.request.dpop.jkt):
+        if not constant_time_equals(bound_jkt, self.request.dpop.jkt):
             raise InvalidGrant(f"The {what} is bound to another DPoP key.")
 
     def target(self, scope: list[str], granted_resources: list[str] | None) -> Target:

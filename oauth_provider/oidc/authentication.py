@@ -30,12 +30,12 @@ Choices this module makes (the README repeats them):
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from oauth_provider.crypto import constant_time_equals
 from oauth_provider.errors import (
     ConsentRequired,
     InvalidRequest,
@@ -145,7 +145,7 @@ def interaction(
             raise LoginRequired("The user is not signed in.")
         return LOGIN
     fresh_login = logged_in_since(request, marker)
-    if openid.hinted_subject is not None and not hmac.compare_digest(
+    if openid.hinted_subject is not None and not constant_time_equals(
         subject_for_client(user, client), openid.hinted_subject
     ):
         if openid.none:

@@ -9,13 +9,13 @@ more than one method"), alone it is a method this server does not offer.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from django.http import HttpRequest
 
 from oauth_provider import dpop, http
 from oauth_provider.conf import oauth_settings
+from oauth_provider.crypto import constant_time_equals
 from oauth_provider.errors import InvalidDPoPProof, InvalidToken, OAuthError, UseDPoPNonce
 from oauth_provider.resource.validator import AccessTokenInfo, get_validator
 
@@ -64,7 +64,7 @@ def validate_request_token(request: HttpRequest, scheme: str, token: str) -> Acc
         )
     except (InvalidDPoPProof, UseDPoPNonce) as exc:
         raise _dpop_error(exc) from None
-    if not hmac.compare_digest(proof.jkt, jkt):
+    if not constant_time_equals(proof.jkt, jkt):
         raise _dpop_error(InvalidDPoPProof("The DPoP proof is not signed with the key the access token is bound to."))
     request.oauth_dpop = proof
     return info
