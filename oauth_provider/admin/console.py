@@ -382,7 +382,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if trust_dropped:
             self.message_user(
                 request,
-                f"{obj.name}: redirect URIs, type or scopes changed, so remembered consents and "
+                f"{obj.name}: redirect URIs, type, scopes or authentication method changed, so remembered consents and "
                 "'Skip consent' were dropped; tick 'Skip consent' again in this same form to keep it.",
                 messages.WARNING,
             )

@@ -45,7 +45,7 @@ def remember_consent(user: Any, application: Application, scope: list[str]) -> N
 
 # What a user's consent and an admin's trust were given to: the redirect URIs, the client type (and so
 # its authentication) and the scopes. A change to any of them makes it another client (docs/SECURITY.md S28).
-TRUST_FIELDS = ("redirect_uris", "client_type", "allowed_scopes")
+TRUST_FIELDS = ("redirect_uris", "client_type", "allowed_scopes", "token_endpoint_auth_method")
 
 
 def trust_basis(application: Application) -> tuple:
@@ -54,7 +54,8 @@ def trust_basis(application: Application) -> tuple:
         frozenset(application.redirect_uri_list),
         application.client_type,
         frozenset(application.allowed_scope_list),
-        (application.metadata or {}).get("token_endpoint_auth_method"),
+        application.token_endpoint_auth_method,
+        (application.metadata or {}).get("token_endpoint_auth_method"),  # secret basic or post (RFC 7591)
     )
 
 

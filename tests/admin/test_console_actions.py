@@ -591,3 +591,23 @@ def test_turning_a_client_public_in_the_admin_drops_its_consents_and_skip_consen
     assert application.client_type == "public" and not application.has_secret
     assert not Consent.objects.exists()
     assert application.skip_consent is False
+
+
+@pytest.mark.security("S28")
+def test_switching_a_client_to_private_key_jwt_in_the_admin_drops_its_consents_and_skip_consent(admin_client):
+    """Another way of proving who the client is makes it another client (docs/SECURITY.md S28)."""
+    import json
+
+    from oauth_provider.models import Consent
+    from tests.helpers.assertions import client_key
+
+    application = WebApplicationFactory(skip_consent=True, allowed_scopes="read", default_scopes="read")
+    Consent.objects.create(user=UserFactory(), application=application, scope="read")
+    form = web_client_form(application, token_endpoint_auth_method="private_key_jwt",
+                           jwks=json.dumps({"keys": [client_key()[1]]}))
+    response = admin_client.post(f"{CLIENTS}{application.pk}/change/", form)  # skip_consent still ticked
+    assert response.status_code == 302, response.content
+    application.refresh_from_db()
+    assert application.uses_private_key_jwt
+    assert not Consent.objects.exists()
+    assert application.skip_consent is False
